@@ -1,0 +1,131 @@
+/*
+ * stealpool work-stealing pool: creation, task submission, fork-join and
+ * parallel loops.
+ *
+ * Every function returns 0 or a positive errno value unless stated
+ * otherwise. Invalid arguments are rejected with EINVAL and one log line
+ * (see sp_set_log); nothing here aborts on bad input.
+ */
+#ifndef STEALPOOL_POOL_H
+#define STEALPOOL_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sp_pool sp_pool;
+
+/* Worker placement on CPUs. */
+typedef enum {
+    SP_PIN_NONE,  /* the kernel places workers */
+    SP_PIN_CORES, /* worker i on the i-th CPU of the affinity mask, wrapping */
+    SP_PIN_LIST   /* worker i on the i-th CPU of cpu_list, wrapping */
+} sp_pin_mode;
+
+/* Pool settings. Start from sp_config_init, then override fields. */
+typedef struct sp_config {
+    unsigned    workers;        /* 0: one per usable CPU (affinity mask, then cgroup cpu.max) */
+    sp_pin_mode pin;            /* default SP_PIN_CORES */
+    const char *cpu_list;       /* "0-3,8" for SP_PIN_LIST; borrowed until sp_pool_create returns */
+    unsigned    spin_us;        /* idle search time before parking, in microseconds */
+    unsigned    deque_capacity; /* initial slots per worker deque, power of two, 16 .. 2^24 */
+    bool        print_stats;    /* log the per-worker table on destroy */
+} sp_config;
+
+/* Log hook: receives one line without a trailing newline. */
+typedef void (*sp_log_fn)(void *user, const char *line);
+
+/*
+ * Replaces the log hook; NULL restores the default, which writes the line to
+ * stderr prefixed with "stealpool: ". Thread-safe; never blocks on the hook.
+ */
+void sp_set_log(sp_log_fn fn, void *user);
+
+/* Fills cfg with the defaults (no environment). Never fails. */
+void sp_config_init(sp_config *cfg);
+
+/*
+ * Overrides the fields of cfg named by the SP_* environment variables.
+ * Returns EINVAL for NULL or for an invalid value, after logging one line that
+ * names the variable, the value and the accepted range; the fields of valid
+ * variables are still applied and invalid ones keep their previous value.
+ * The cpu_list pointer it stores points into the environment.
+ */
+int sp_config_from_env(sp_config *cfg);
+
+/*
+ * Creates a pool and starts its workers. cfg NULL means the defaults plus
+ * the environment, where an invalid variable is logged and replaced by its
+ * default. Returns EINVAL for a bad field (named in the log), ENOMEM, or
+ * EAGAIN when a worker thread cannot be started. *out is set only on success.
+ */
+int sp_pool_create(sp_pool **out, const sp_config *cfg);
+
+/*
+ * Stops accepting tasks from outside the pool, runs every accepted task (and
+ * the tasks and joins they start), then joins the workers and frees the
+ * pool. Blocks. Returns EBUSY, changing nothing, when called from one of the
+ * pool's own workers; EINVAL for NULL or for the default pool.
+ */
+int sp_pool_destroy(sp_pool *pool);
+
+/* Number of workers the pool was created with; 0 for NULL. */
+unsigned sp_pool_workers(const sp_pool *pool);
+
+/*
+ * Queues fn(arg) to run once on the pool. Never blocks; any thread. From a
+ * worker of this pool the task goes to that worker's local queue, otherwise
+ * to the pool's injection queue. Returns EINVAL for NULL pool or fn, ENOMEM,
+ * or EPIPE once sp_pool_destroy has begun (tasks submitted by the pool's own
+ * workers are still accepted while it drains).
+ */
+int sp_submit(sp_pool *pool, void (*fn)(void *), void *arg);
+
+/*
+ * Runs fn(arg) on the pool and waits for it to return. Blocks. From a worker
+ * of the same pool it calls fn directly; from a worker of another pool that
+ * worker is replaced while it waits. Returns EINVAL, ENOMEM or EPIPE as
+ * sp_submit does.
+ */
+int sp_pool_run(sp_pool *pool, void (*fn)(void *), void *arg);
+
+/*
+ * Runs fa(a) and fb(b), possibly in parallel, and returns when both are done.
+ * Inside a worker it costs one deque push and pop when fb is not stolen, and
+ * allocates nothing. While fb is stolen the caller helps only with work that
+ * descends from fb. Outside a worker it runs through sp_default_pool() and
+ * blocks; if that pool cannot be created both calls run on the caller.
+ */
+void sp_join(void (*fa)(void *), void *a, void (*fb)(void *), void *b);
+
+/*
+ * Calls body(lo, hi, arg) over disjoint ranges that cover [begin, end)
+ * exactly once, splitting on demand when other workers are idle and never
+ * into ranges shorter than grain (0: automatic). Blocks until every range is
+ * done. Any thread; pool NULL means sp_default_pool(). An empty range returns
+ * 0 at once. Returns EINVAL for begin > end or a NULL body.
+ */
+int sp_parallel_for(sp_pool *pool, size_t begin, size_t end, size_t grain,
+                    void (*body)(size_t lo, size_t hi, void *arg), void *arg);
+
+/*
+ * Returns the process-wide pool, created on first use from the environment.
+ * Thread-safe. Returns NULL only when creation failed (logged). The pool
+ * lives until the process exits.
+ */
+sp_pool *sp_default_pool(void);
+
+/* Returns the calling worker's index in its pool, or -1 outside a worker. */
+int sp_worker_index(void);
+
+/* Returns the library version as "major.minor.patch". */
+const char *sp_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

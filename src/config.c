@@ -1,0 +1,222 @@
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "platform/cpus.h"
+
+void sp_config_init(sp_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+
+    memset(cfg, 0, sizeof *cfg);
+    cfg->workers = 0;
+    cfg->pin = SP_PIN_CORES;
+    cfg->cpu_list = NULL;
+    cfg->spin_us = SP_SPIN_US_DEFAULT;
+    cfg->deque_capacity = SP_DEQUE_CAPACITY_DEFAULT;
+    cfg->print_stats = false;
+}
+
+/* Parses the whole of text as a decimal number in [min, max]. */
+static bool parse_unsigned(const char *text, unsigned long min, unsigned long max,
+                           unsigned long *out)
+{
+    if (text[0] < '0' || text[0] > '9')
+        return false;
+
+    char *end;
+    errno = 0;
+    unsigned long value = strtoul(text, &end, 10);
+    if (errno != 0 || *end != '\0' || value < min || value > max)
+        return false;
+
+    *out = value;
+    return true;
+}
+
+static bool apply_workers(sp_config *cfg, const char *text)
+{
+    unsigned long value;
+    if (!parse_unsigned(text, 1, SP_WORKERS_MAX, &value))
+        return false;
+    cfg->workers = (unsigned)value;
+    return true;
+}
+
+static bool apply_pin(sp_config *cfg, const char *text)
+{
+    if (strcmp(text, "none") == 0) {
+        cfg->pin = SP_PIN_NONE;
+        return true;
+    }
+    if (strcmp(text, "cores") == 0) {
+        cfg->pin = SP_PIN_CORES;
+        cfg->cpu_list = NULL;
+        return true;
+    }
+
+    cpu_set_t list, affinity;
+    if (sp__cpu_list_parse(text, &list) != 0)
+        return false;
+    if (sched_getaffinity(0, sizeof affinity, &affinity) != 0)
+        return false;
+    CPU_AND(&list, &list, &affinity);
+    cpu_set_t parsed;
+    sp__cpu_list_parse(text, &parsed);
+    if (!CPU_EQUAL(&list, &parsed))
+        return false;
+
+    cfg->pin = SP_PIN_LIST;
+    cfg->cpu_list = text;
+    return true;
+}
+
+static bool apply_spin_us(sp_config *cfg, const char *text)
+{
+    unsigned long value;
+    if (!parse_unsigned(text, 0, SP_SPIN_US_MAX, &value))
+        return false;
+    cfg->spin_us = (unsigned)value;
+    return true;
+}
+
+static bool is_power_of_two(unsigned long x)
+{
+    return x != 0 && (x & (x - 1)) == 0;
+}
+
+static bool apply_deque_capacity(sp_config *cfg, const char *text)
+{
+    unsigned long value;
+    if (!parse_unsigned(text, SP_DEQUE_CAPACITY_MIN, SP_DEQUE_CAPACITY_MAX, &value) ||
+        !is_power_of_two(value))
+        return false;
+    cfg->deque_capacity = (unsigned)value;
+    return true;
+}
+
+static bool apply_stats(sp_config *cfg, const char *text)
+{
+    if (strcmp(text, "0") == 0) {
+        cfg->print_stats = false;
+        return true;
+    }
+    if (strcmp(text, "1") == 0) {
+        cfg->print_stats = true;
+        return true;
+    }
+    return false;
+}
+
+/* The SP_* variables: name, accepted values as logged, parser. */
+static const struct env_var {
+    const char *name;
+    const char *accepted;
+    bool (*apply)(sp_config *cfg, const char *text);
+} env_vars[] = {
+    {"SP_WORKERS", "an integer from 1 to 4096", apply_workers},
+    {"SP_PIN", "none, cores, or a CPU list such as 0-3,8 inside the affinity mask", apply_pin},
+    {"SP_SPIN_US", "an integer from 0 to 1000000 (microseconds)", apply_spin_us},
+    {"SP_DEQUE_CAPACITY", "a power of two from 16 to 16777216", apply_deque_capacity},
+    {"SP_STATS", "0 or 1", apply_stats},
+};
+
+int sp__config_apply_env(sp_config *cfg, bool log_invalid)
+{
+    int rc = 0;
+
+    for (size_t i = 0; i < sizeof env_vars / sizeof env_vars[0]; i++) {
+        const char *text = getenv(env_vars[i].name);
+        if (text == NULL)
+            continue;
+        if (env_vars[i].apply(cfg, text))
+            continue;
+
+        rc = EINVAL;
+        if (log_invalid)
+            sp__log("invalid %s=\"%s\": expected %s; using the default", env_vars[i].name,
+                    text, env_vars[i].accepted);
+    }
+    return rc;
+}
+
+int sp_config_from_env(sp_config *cfg)
+{
+    if (cfg == NULL) {
+        sp__log("sp_config_from_env: cfg is NULL");
+        return EINVAL;
+    }
+    return sp__config_apply_env(cfg, true);
+}
+
+/* Resolves the pinning plan into cpus[0 .. workers). */
+static int resolve_pinning(const sp_config *cfg, const sp_cpu_info *info, unsigned workers,
+                           int *cpus)
+{
+    cpu_set_t plan;
+
+    switch (cfg->pin) {
+    case SP_PIN_NONE:
+        for (unsigned i = 0; i < workers; i++)
+            cpus[i] = -1;
+        return 0;
+
+    case SP_PIN_CORES:
+        plan = info->affinity;
+        break;
+
+    case SP_PIN_LIST: {
+        if (cfg->cpu_list == NULL || sp__cpu_list_parse(cfg->cpu_list, &plan) != 0) {
+            sp__log("invalid cpu_list \"%s\": expected a CPU list such as 0-3,8",
+                    cfg->cpu_list ? cfg->cpu_list : "(null)");
+            return EINVAL;
+        }
+        cpu_set_t inside;
+        CPU_AND(&inside, &plan, &info->affinity);
+        if (!CPU_EQUAL(&inside, &plan)) {
+            sp__log("invalid cpu_list \"%s\": it names a CPU outside the process affinity mask",
+                    cfg->cpu_list);
+            return EINVAL;
+        }
+        break;
+    }
+
+    default:
+        sp__log("invalid pin mode %d: expected SP_PIN_NONE, SP_PIN_CORES or SP_PIN_LIST",
+                (int)cfg->pin);
+        return EINVAL;
+    }
+
+    for (unsigned i = 0; i < workers; i++)
+        cpus[i] = sp__cpu_set_nth(&plan, i);
+    return 0;
+}
+
+int sp__config_resolve(const sp_config *cfg, unsigned *workers, int *cpus)
+{
+    if (cfg->workers > SP_WORKERS_MAX) {
+        sp__log("invalid workers %u: expected 0 (one per usable CPU) to %u", cfg->workers,
+                SP_WORKERS_MAX);
+        return EINVAL;
+    }
+    if (cfg->spin_us > SP_SPIN_US_MAX) {
+        sp__log("invalid spin_us %u: expected 0 to %u", cfg->spin_us, SP_SPIN_US_MAX);
+        return EINVAL;
+    }
+    if (cfg->deque_capacity < SP_DEQUE_CAPACITY_MIN ||
+        cfg->deque_capacity > SP_DEQUE_CAPACITY_MAX || !is_power_of_two(cfg->deque_capacity)) {
+        sp__log("invalid deque_capacity %u: expected a power of two from %u to %u",
+                cfg->deque_capacity, SP_DEQUE_CAPACITY_MIN, SP_DEQUE_CAPACITY_MAX);
+        return EINVAL;
+    }
+
+    sp_cpu_info info;
+    sp__cpu_info_read(&info);
+    *workers = cfg->workers != 0 ? cfg->workers : info.usable;
+    return resolve_pinning(cfg, &info, *workers, cpus);
+}

@@ -1,0 +1,31 @@
+/* Pool settings: defaults, the SP_* environment table and validation. */
+#ifndef SP_CONFIG_H
+#define SP_CONFIG_H
+
+#include <sched.h>
+#include <stdbool.h>
+
+#include <stealpool/pool.h>
+
+#define SP_WORKERS_MAX 4096u
+#define SP_SPIN_US_MAX 1000000u
+#define SP_SPIN_US_DEFAULT 50u
+#define SP_DEQUE_CAPACITY_MIN 16u
+#define SP_DEQUE_CAPACITY_MAX (1u << 24)
+#define SP_DEQUE_CAPACITY_DEFAULT 256u
+
+/*
+ * Applies the SP_* variables to cfg. With log_invalid, each invalid value is
+ * logged; its field keeps its previous value. Returns EINVAL when any value
+ * was invalid, 0 otherwise.
+ */
+int sp__config_apply_env(sp_config *cfg, bool log_invalid);
+
+/*
+ * Checks every field of cfg and resolves it into the worker count and the
+ * CPU of each worker (-1: not pinned). Logs the first invalid field and
+ * returns EINVAL. cpus must hold SP_WORKERS_MAX entries.
+ */
+int sp__config_resolve(const sp_config *cfg, unsigned *workers, int *cpus);
+
+#endif
