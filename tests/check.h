@@ -10,6 +10,7 @@
 #ifndef SP_TESTS_CHECK_H
 #define SP_TESTS_CHECK_H
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>

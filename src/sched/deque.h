@@ -1,0 +1,77 @@
+/*
+ * Chase-Lev work-stealing deque of task pointers.
+ *
+ * Algorithm: D. Chase and Y. Lev, "Dynamic Circular Work-Stealing Deque"
+ * (SPAA 2005), with the C11 memory orders of N. M. Le, A. Pop, A. Cohen and
+ * F. Zappa Nardelli, "Correct and Efficient Work-Stealing for Weak Memory
+ * Models" (PPoPP 2013).
+ *
+ * State. top and bottom are signed 64-bit indices that only grow, so they
+ * never wrap and a stale top can never match again. The live items are the
+ * slots [top, bottom) of the current buffer, indexed modulo its size.
+ *   - bottom: written by the owner only; read by thieves.
+ *   - top: advanced by a CAS, by thieves and by the owner when it takes the
+ *     last item.
+ *   - buffer: replaced by the owner only, when it grows.
+ * top and bottom sit on separate cache lines so that thieves polling top do
+ * not slow the owner's stores to bottom.
+ *
+ * Reclamation. When the deque grows, the old buffer is retired, not freed:
+ * a thief that loaded the old pointer may still read a slot of it (its CAS
+ * on top then decides whether that value is used). Retired buffers are
+ * freed by sp__deque_destroy. Buffers double, so the retired ones together
+ * are smaller than the live one: the bound is at most twice the largest
+ * size the deque ever reached.
+ */
+#ifndef SP_SCHED_DEQUE_H
+#define SP_SCHED_DEQUE_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "alloc.h"
+#include "sched/task.h"
+
+typedef struct sp_deque_buffer {
+    int64_t                 mask;    /* size - 1; size is a power of two */
+    struct sp_deque_buffer *retired; /* older buffers, owner only */
+    _Atomic(sp_task *)      slots[];
+} sp_deque_buffer;
+
+typedef struct sp_deque {
+    alignas(SP_CACHE_LINE) _Atomic int64_t top;
+    alignas(SP_CACHE_LINE) _Atomic int64_t bottom;
+    _Atomic(sp_deque_buffer *) buffer;
+} sp_deque;
+
+/* Result of a steal that lost a race; distinct from NULL (empty). */
+#define SP_DEQUE_ABORT ((sp_task *)1)
+
+/* Allocates the first buffer with capacity slots (a power of two). */
+int  sp__deque_init(sp_deque *dq, int64_t capacity);
+void sp__deque_destroy(sp_deque *dq);
+
+/* Owner: pushes task at the bottom, growing when full. Returns the number of
+ * items that were in the deque before the push, or -1 when growth failed
+ * (ENOMEM: the task was not pushed). */
+int64_t sp__deque_push(sp_deque *dq, sp_task *task);
+
+/* Owner: pops the most recently pushed task, or NULL when empty. */
+sp_task *sp__deque_pop(sp_deque *dq);
+
+/* Any thread: takes the oldest task; NULL when empty, SP_DEQUE_ABORT when
+ * another thread won the race for it. */
+sp_task *sp__deque_steal(sp_deque *dq);
+
+/* Any thread: true when the deque looked non-empty (a hint, may be stale). */
+static inline bool sp__deque_nonempty(sp_deque *dq)
+{
+    /* relaxed: a hint only; callers that act on it go through steal */
+    int64_t top = atomic_load_explicit(&dq->top, memory_order_relaxed);
+    int64_t bottom = atomic_load_explicit(&dq->bottom, memory_order_relaxed);
+    return bottom > top;
+}
+
+#endif

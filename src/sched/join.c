@@ -1,0 +1,154 @@
+/*
+ * sp_join: fork-join with the job record on the caller's stack.
+ *
+ * The caller pushes a job for fb on its own jobs deque, runs fa, then pops.
+ * Getting the job back means nobody stole it, and fb runs inline. Otherwise
+ * a thief runs it, and the caller waits by "leapfrogging" (Wagner and
+ * Calder, 1993): it steals only from the thief's jobs deque, which holds
+ * nothing but descendants of fb, because a worker steals only when its own
+ * deque is empty. The waiting caller therefore never runs a task that could
+ * block on the frame beneath it.
+ */
+#include <limits.h>
+#include <stdint.h>
+
+#include <stealpool/ctx.h>
+
+#include "log.h"
+#include "platform/futex.h"
+#include "sched/pool_internal.h"
+
+enum { JOB_PENDING = 0, JOB_DONE = 1, JOB_SLEEPING = 2 };
+
+typedef struct join_job {
+    sp_task task;
+    void (*fn)(void *);
+    void                *arg;
+    _Atomic(sp_worker *) thief; /* set by the thief before it runs fn */
+    _Atomic uint32_t     state; /* JOB_*; the futex word of a sleeping joiner */
+} join_job;
+
+static void job_execute(sp_task *task, sp_worker *w)
+{
+    join_job *job = (join_job *)task;
+
+    /* release: pairs with the acquire load in join_wait, which then steals
+     * from this worker's deque */
+    atomic_store_explicit(&job->thief, w, memory_order_release);
+    job->fn(job->arg);
+    SP_COUNT(w, tasks_run);
+
+    /* acq_rel: publishes fn's effects to the joiner; reads whether it sleeps */
+    uint32_t prev = atomic_exchange_explicit(&job->state, JOB_DONE, memory_order_acq_rel);
+    if (prev == JOB_SLEEPING)
+        sp__futex_wake(&job->state, 1);
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Waits for a stolen job, helping its thief; sleeps after spin_us idle. */
+static void join_wait(sp_worker *w, join_job *job)
+{
+    int64_t idle_since = 0;
+
+    for (;;) {
+        /* acquire: pairs with the exchange in job_execute */
+        uint32_t state = atomic_load_explicit(&job->state, memory_order_acquire);
+        if (state == JOB_DONE)
+            return;
+
+        /* acquire: pairs with the release store in job_execute */
+        sp_worker *thief = atomic_load_explicit(&job->thief, memory_order_acquire);
+        if (thief != NULL) {
+            sp_task *task = sp__deque_steal(&thief->jobs);
+            if (task == SP_DEQUE_ABORT)
+                continue;
+            if (task != NULL) {
+                SP_COUNT(w, steals);
+                sp__run_task(w, task);
+                idle_since = 0;
+                continue;
+            }
+        }
+
+        int64_t now = sp_now_ns();
+        if (idle_since == 0)
+            idle_since = now;
+        if (now - idle_since < (int64_t)w->pool->spin_us * 1000) {
+            for (int i = 0; i < 16; i++)
+                cpu_relax();
+            continue;
+        }
+
+        /* The thief runs a long sequential stretch: sleep until it is done. */
+        uint32_t expected = JOB_PENDING;
+        /* acquire on failure: the state may be JOB_DONE with fn's effects */
+        if (atomic_compare_exchange_strong_explicit(&job->state, &expected, JOB_SLEEPING,
+                                                    memory_order_acq_rel,
+                                                    memory_order_acquire)) {
+            SP_COUNT(w, parks);
+            sp__futex_wait(&job->state, JOB_SLEEPING, INT64_MAX);
+            SP_COUNT(w, wakeups);
+        }
+        idle_since = 0;
+    }
+}
+
+/* sp_join from outside any worker: the whole join runs on the default pool. */
+typedef struct outside_join {
+    void (*fa)(void *);
+    void *a;
+    void (*fb)(void *);
+    void *b;
+} outside_join;
+
+static void outside_join_run(void *arg)
+{
+    outside_join *oj = arg;
+    sp_join(oj->fa, oj->a, oj->fb, oj->b);
+}
+
+void sp_join(void (*fa)(void *), void *a, void (*fb)(void *), void *b)
+{
+    sp_worker *w = sp__current_worker;
+    if (w == NULL) {
+        outside_join oj = {fa, a, fb, b};
+        sp_pool *pool = sp_default_pool();
+        if (pool == NULL || sp_pool_run(pool, outside_join_run, &oj) != 0) {
+            fa(a);
+            fb(b);
+        }
+        return;
+    }
+
+    join_job job = {.task.execute = job_execute, .fn = fb, .arg = b};
+    atomic_init(&job.thief, NULL);
+    atomic_init(&job.state, JOB_PENDING);
+
+    int64_t before = sp__deque_push(&w->jobs, &job.task);
+    if (before < 0) {
+        /* The deque could not grow: run both halves here. */
+        fa(a);
+        fb(b);
+        return;
+    }
+    SP_COUNT(w, spawned);
+    if (before == 0)
+        sp__pool_notify(w->pool);
+
+    fa(a);
+
+    sp_task *task = sp__deque_pop(&w->jobs);
+    if (task == &job.task) {
+        fb(b);
+        return;
+    }
+    join_wait(w, &job);
+}
