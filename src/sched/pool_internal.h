@@ -119,7 +119,9 @@ struct sp_pool {
 };
 
 /* The worker running on this thread, or NULL. */
-extern _Thread_local sp_worker *sp__current_worker;
+/* initial-exec: a direct %fs-relative access instead of a __tls_get_addr call
+ * on every join; the library is linked at start-up, not dlopen()ed late. */
+extern _Thread_local sp_worker *sp__current_worker __attribute__((tls_model("initial-exec")));
 
 /* worker.c */
 void *sp__worker_main(void *arg);

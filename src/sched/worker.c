@@ -6,7 +6,7 @@
 #include "sched/pool_internal.h"
 #include "log.h"
 
-_Thread_local sp_worker *sp__current_worker;
+_Thread_local sp_worker *sp__current_worker __attribute__((tls_model("initial-exec")));
 
 void sp__run_task(sp_worker *w, sp_task *task)
 {
