@@ -12,6 +12,8 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include <ck_pr.h>
+
 #include <stealpool/ctx.h>
 
 #include "log.h"
@@ -44,15 +46,6 @@ static void job_execute(sp_task *task, sp_worker *w)
         sp__futex_wake(&job->state, 1);
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 /* Waits for a stolen job, helping its thief; sleeps after spin_us idle. */
 static void join_wait(sp_worker *w, join_job *job)
 {
@@ -83,7 +76,7 @@ static void join_wait(sp_worker *w, join_job *job)
             idle_since = now;
         if (now - idle_since < (int64_t)w->pool->spin_us * 1000) {
             for (int i = 0; i < 16; i++)
-                cpu_relax();
+                ck_pr_stall();
             continue;
         }
 

@@ -22,21 +22,14 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include <ck_pr.h>
+
 #include <stealpool/ctx.h>
 
 #include "log.h"
 #include "platform/futex.h"
 #include "sched/blocking.h"
 #include "sched/pool_internal.h"
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
 
 void sp__pool_notify(sp_pool *pool)
 {
@@ -157,7 +150,7 @@ sp_task *sp__worker_idle(sp_worker *w)
                 break;
             }
             for (int i = 0; i < 32; i++)
-                cpu_relax();
+                ck_pr_stall();
         }
 
         if (is_stopping(pool))
