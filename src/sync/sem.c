@@ -1,0 +1,624 @@
+/*
+ * Weighted FIFO semaphore.
+ *
+ * State word (sp_sem.state, 64 bits):
+ *
+ *     bits 63..1  available: units free and not handed to anyone,
+ *                 0 .. capacity (capacity <= INT64_MAX fits in 63 bits)
+ *     bit  0      QUEUED: the waiter queue is non-empty
+ *
+ * Legal moves:
+ *   - fast acquire: while QUEUED is clear and available >= n, a CAS
+ *     subtracts n. Because QUEUED lives in the same word, a CAS that read
+ *     the word before a waiter queued fails, so the fast path never passes
+ *     a queued waiter.
+ *   - fast release: while QUEUED is clear and available + n <= capacity, a
+ *     CAS adds n.
+ *   - everything else happens under sp_sem.lock. QUEUED is set (fetch_or)
+ *     and cleared only under the lock, together with the queue it reflects.
+ *     While QUEUED is set no fast path writes the word, so the lock holder
+ *     changes it with plain stores.
+ *
+ * Queue (under lock): a doubly linked FIFO of sem_waiter records. A thread
+ * in sp_sem_acquire queues a record on its own stack; sp_sem_submit queues
+ * a heap record. Admission walks from the head and hands units to each
+ * record that fits, stopping at the first that does not, so a large request
+ * at the head blocks everyone behind it.
+ *
+ * Handing over to a thread. The admitter, under the lock, sets the
+ * record's status to GRANTED and wakes the thread only if it announced that
+ * it sleeps. The thread always ends its wait by taking the lock once more
+ * (sem_leave), so it cannot return and free its stack record while an
+ * admitter still touches it. A thread whose context ends decides under that
+ * lock: GRANTED means it keeps the units and returns 0, otherwise it leaves
+ * the queue and admission runs again for the records behind it.
+ *
+ * Tasks. An admitted sp_sem_submit record is unlinked under the lock and
+ * collected in a local list; the admitter submits the list to the pools
+ * after unlocking (sem_dispatch). active_tasks counts records from creation
+ * until their task has released its units, so sp_sem_destroy can refuse to
+ * free memory that a task will still use.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ck_pr.h>
+
+#include <stealpool/sem.h>
+
+#include "alloc.h"
+#include "log.h"
+#include "sync/sem_internal.h"
+#include "sync/wait.h"
+
+enum { SEM_QUEUED = 1 };
+
+/* Pause iterations a waiter spins before it sleeps; a handoff that lands
+ * within them costs no futex calls. */
+enum { SEM_SPIN_ITERATIONS = 200 };
+
+/* Status of a thread's record. */
+enum {
+    WAITER_WAITING,  /* queued, the thread is running or spinning */
+    WAITER_SLEEPING, /* queued, the thread sleeps or is about to */
+    WAITER_GRANTED   /* units handed over; the record is unlinked */
+};
+
+typedef struct sem_waiter {
+    struct sem_waiter *prev;   /* queue links, under lock */
+    struct sem_waiter *next;
+    int64_t            n;      /* units requested */
+    bool               is_task; /* heap record from sp_sem_submit */
+
+    /* Thread records only. */
+    _Atomic int status;        /* WAITER_*; set to GRANTED under lock */
+    sp__waiter  wake;
+
+    /* Task records only; read-only after creation. */
+    sp_sem  *sem;
+    sp_pool *pool;
+    void   (*fn)(void *);
+    void    *arg;
+} sem_waiter;
+
+struct sp_sem {
+    _Alignas(SP_CACHE_LINE) _Atomic uint64_t state; /* see the file comment */
+
+    _Alignas(SP_CACHE_LINE) int64_t capacity; /* read-only after creation */
+    pthread_mutex_t  lock;
+    sem_waiter      *head; /* under lock */
+    sem_waiter      *tail; /* under lock */
+    _Atomic int64_t  active_tasks;
+};
+
+static inline int64_t state_available(uint64_t state)
+{
+    return (int64_t)(state >> 1);
+}
+
+static inline uint64_t state_make(int64_t available, bool queued)
+{
+    return ((uint64_t)available << 1) | (queued ? SEM_QUEUED : 0);
+}
+
+static bool n_is_valid(const sp_sem *sem, int64_t n)
+{
+    return n >= 1 && n <= sem->capacity;
+}
+
+int sp_sem_create(sp_sem **out, int64_t capacity)
+{
+    if (out == NULL) {
+        sp__log("sp_sem_create: out is NULL");
+        return EINVAL;
+    }
+    if (capacity < 1) {
+        sp__log("sp_sem_create: capacity %lld is invalid (must be at least 1)",
+                (long long)capacity);
+        return EINVAL;
+    }
+
+    sp_sem *sem = sp__alloc(sizeof *sem, SP_CACHE_LINE);
+    if (sem == NULL)
+        return ENOMEM;
+
+    atomic_init(&sem->state, state_make(capacity, false));
+    atomic_init(&sem->active_tasks, 0);
+    sem->capacity = capacity;
+    pthread_mutex_init(&sem->lock, NULL);
+
+    *out = sem;
+    return 0;
+}
+
+void sp_sem_destroy(sp_sem *sem)
+{
+    if (sem == NULL)
+        return;
+
+    pthread_mutex_lock(&sem->lock);
+    bool queued = sem->head != NULL;
+    /* acquire: pairs with the release decrement in sem_task_run, the last
+     * access a finished task makes to the semaphore */
+    int64_t tasks = atomic_load_explicit(&sem->active_tasks, memory_order_acquire);
+    pthread_mutex_unlock(&sem->lock);
+
+    if (queued || tasks != 0) {
+        sp__log("sp_sem_destroy: semaphore %p still has %s; it is left intact "
+                "and its memory is leaked",
+                (void *)sem, queued ? "queued requests" : "submitted tasks that hold units");
+        return;
+    }
+
+    pthread_mutex_destroy(&sem->lock);
+    sp__free(sem, sizeof *sem, SP_CACHE_LINE);
+}
+
+int64_t sp_sem_available(const sp_sem *sem)
+{
+    if (sem == NULL)
+        return 0;
+
+    /* relaxed: a snapshot for the caller; nothing is read through it */
+    uint64_t state = atomic_load_explicit(&sem->state, memory_order_relaxed);
+    return state_available(state);
+}
+
+/* Takes n units if nobody is queued and they are free. Lock-free. */
+static inline bool sem_take_fast(sp_sem *sem, int64_t n)
+{
+    /* relaxed: only a guess for the CAS below, which orders the access */
+    uint64_t state = atomic_load_explicit(&sem->state, memory_order_relaxed);
+    while ((state & SEM_QUEUED) == 0 && state_available(state) >= n) {
+        uint64_t next = state - ((uint64_t)n << 1);
+        /* acquire: pairs with the release CAS or store of the releaser, so
+         * the previous holder's writes are visible to the new one */
+        if (atomic_compare_exchange_weak_explicit(&sem->state, &state, next,
+                                                  memory_order_acquire,
+                                                  memory_order_relaxed))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Adds n units if nobody is queued. Returns 0 when done, EINVAL when the
+ * sum would pass the capacity, EAGAIN when QUEUED is set (the caller takes
+ * the lock).
+ */
+static inline int sem_give_fast(sp_sem *sem, int64_t n)
+{
+    /* relaxed: only a guess for the CAS below */
+    uint64_t state = atomic_load_explicit(&sem->state, memory_order_relaxed);
+    while ((state & SEM_QUEUED) == 0) {
+        if (n > sem->capacity - state_available(state))
+            return EINVAL;
+        uint64_t next = state + ((uint64_t)n << 1);
+        /* release: pairs with the acquire CAS in sem_take_fast */
+        if (atomic_compare_exchange_weak_explicit(&sem->state, &state, next,
+                                                  memory_order_release,
+                                                  memory_order_relaxed))
+            return 0;
+    }
+    return EAGAIN;
+}
+
+static void queue_append(sp_sem *sem, sem_waiter *w)
+{
+    w->next = NULL;
+    w->prev = sem->tail;
+    if (sem->tail != NULL)
+        sem->tail->next = w;
+    else
+        sem->head = w;
+    sem->tail = w;
+}
+
+static void queue_remove(sp_sem *sem, sem_waiter *w)
+{
+    if (w->prev != NULL)
+        w->prev->next = w->next;
+    else
+        sem->head = w->next;
+    if (w->next != NULL)
+        w->next->prev = w->prev;
+    else
+        sem->tail = w->prev;
+    w->prev = NULL;
+    w->next = NULL;
+}
+
+/* Hands units to a thread's record and wakes the thread if it sleeps. */
+static void waiter_grant_locked(sem_waiter *w)
+{
+    /* acq_rel: pairs with the waiter's CAS to SLEEPING (see sem_wait), so
+     * either the waiter sees GRANTED or this sees SLEEPING and wakes it */
+    int old = atomic_exchange_explicit(&w->status, WAITER_GRANTED, memory_order_acq_rel);
+    if (old == WAITER_SLEEPING)
+        sp__waiter_wake(&w->wake);
+}
+
+/*
+ * Admits the records at the head that fit into `available`, then stores
+ * the word. Requires the lock and QUEUED set on entry. Admitted task
+ * records are prepended to *tasks for sem_dispatch, in admission order
+ * reversed; the order of submission to the pools carries no promise.
+ */
+static void sem_admit_locked(sp_sem *sem, int64_t available, sem_waiter **tasks)
+{
+    while (sem->head != NULL && sem->head->n <= available) {
+        sem_waiter *w = sem->head;
+        available -= w->n;
+        queue_remove(sem, w);
+
+        if (w->is_task) {
+            w->next = *tasks;
+            *tasks = w;
+        } else {
+            waiter_grant_locked(w);
+        }
+    }
+
+    /* release: pairs with the acquire CAS in sem_take_fast once QUEUED is
+     * clear, and publishes the admitted units; no fast path writes the word
+     * while QUEUED is set, so a plain store loses nothing */
+    atomic_store_explicit(&sem->state, state_make(available, sem->head != NULL),
+                          memory_order_release);
+}
+
+/* Returns the available units; requires the lock and QUEUED set. */
+static int64_t sem_available_locked(sp_sem *sem)
+{
+    /* relaxed: under the lock with QUEUED set only the lock holder writes */
+    return state_available(atomic_load_explicit(&sem->state, memory_order_relaxed));
+}
+
+/*
+ * Adds n units under the lock, admitting queued records. Returns EINVAL,
+ * changing nothing, when the sum would pass the capacity.
+ */
+static int sem_give_locked(sp_sem *sem, int64_t n, sem_waiter **tasks)
+{
+    int rc = sem_give_fast(sem, n);
+    if (rc != EAGAIN)
+        return rc;
+
+    int64_t available = sem_available_locked(sem);
+    if (n > sem->capacity - available)
+        return EINVAL;
+    sem_admit_locked(sem, available + n, tasks);
+    return 0;
+}
+
+static void sem_task_run(void *arg);
+
+/*
+ * Submits admitted task records to their pools. A record whose sp_submit
+ * fails is dropped and its units given back, which may admit more records;
+ * they join the list instead of recursing.
+ */
+static void sem_dispatch(sp_sem *sem, sem_waiter *tasks)
+{
+    while (tasks != NULL) {
+        sem_waiter *w = tasks;
+        tasks = w->next;
+
+        int rc = sp_submit(w->pool, sem_task_run, w);
+        if (rc == 0)
+            continue;
+
+        sp__log("sp_sem_submit: a queued task was admitted but sp_submit failed "
+                "with error %d; the task is dropped and its %lld units released",
+                rc, (long long)w->n);
+        pthread_mutex_lock(&sem->lock);
+        sem_give_locked(sem, w->n, &tasks);
+        pthread_mutex_unlock(&sem->lock);
+
+        sp__free(w, sizeof *w, SP_CACHE_LINE);
+        /* release: pairs with the acquire load in sp_sem_destroy */
+        atomic_fetch_sub_explicit(&sem->active_tasks, 1, memory_order_release);
+    }
+}
+
+/* Result of sem_enqueue_locked. */
+typedef enum { ENQUEUE_TAKEN, ENQUEUE_ADMITTED, ENQUEUE_QUEUED } enqueue_result;
+
+/*
+ * Takes w's units at once when nobody is queued and they are free (TAKEN,
+ * w not linked), else queues w and runs admission (ADMITTED when w was
+ * admitted: a thread record is GRANTED, a task record is on *tasks).
+ * Requires the lock.
+ */
+static enqueue_result sem_enqueue_locked(sp_sem *sem, sem_waiter *w, sem_waiter **tasks)
+{
+    if (sem_take_fast(sem, w->n))
+        return ENQUEUE_TAKEN;
+
+    queue_append(sem, w);
+    /* acq_rel: the fetch_or makes every in-flight fast-path CAS fail; the
+     * units a fast release added before it are taken over below */
+    uint64_t old = atomic_fetch_or_explicit(&sem->state, SEM_QUEUED, memory_order_acq_rel);
+
+    /* A release may have added units between the failed take and the
+     * fetch_or, so admission runs here and not only on the next release. */
+    sem_admit_locked(sem, state_available(old), tasks);
+
+    bool admitted;
+    if (w->is_task) {
+        admitted = false;
+        for (sem_waiter *t = *tasks; t != NULL; t = t->next)
+            admitted = admitted || t == w;
+    } else {
+        /* relaxed: GRANTED is only written under the lock, which is held */
+        admitted = atomic_load_explicit(&w->status, memory_order_relaxed) == WAITER_GRANTED;
+    }
+    return admitted ? ENQUEUE_ADMITTED : ENQUEUE_QUEUED;
+}
+
+/* Spins briefly; returns true once w has been granted. */
+static bool sem_spin(sem_waiter *w)
+{
+    for (int i = 0; i < SEM_SPIN_ITERATIONS; i++) {
+        /* acquire: pairs with the exchange in waiter_grant_locked */
+        if (atomic_load_explicit(&w->status, memory_order_acquire) == WAITER_GRANTED)
+            return true;
+        ck_pr_stall();
+    }
+    return false;
+}
+
+/*
+ * Waits until w is granted or ctx ends. Returns 0 when granted, else the
+ * context's error (w may still have been granted meanwhile: sem_leave
+ * decides).
+ */
+static int sem_wait(sem_waiter *w, sp_ctx *ctx)
+{
+    int rc = sp__ctx_watch(ctx, &w->wake);
+    while (rc == 0) {
+        uint32_t seen = sp__waiter_seq(&w->wake);
+        if (sem_spin(w))
+            break;
+
+        int expected = WAITER_WAITING;
+        /* acq_rel: pairs with the exchange in waiter_grant_locked; seen was
+         * read before this, so a wake after it changes the futex word */
+        if (!atomic_compare_exchange_strong_explicit(&w->status, &expected, WAITER_SLEEPING,
+                                                     memory_order_acq_rel,
+                                                     memory_order_acquire))
+            break;
+
+        rc = sp__waiter_sleep(&w->wake, seen, ctx);
+
+        expected = WAITER_SLEEPING;
+        /* acquire: on failure the status is GRANTED, see above */
+        if (!atomic_compare_exchange_strong_explicit(&w->status, &expected, WAITER_WAITING,
+                                                     memory_order_acquire,
+                                                     memory_order_acquire))
+            break;
+    }
+    sp__ctx_unwatch(ctx, &w->wake);
+    return rc;
+}
+
+/*
+ * Ends a thread's wait under the lock: returns 0 when w was granted
+ * (whatever rc says), else removes w, lets the records behind it be
+ * admitted, and returns rc.
+ */
+static int sem_leave(sp_sem *sem, sem_waiter *w, int rc)
+{
+    sem_waiter *tasks = NULL;
+
+    pthread_mutex_lock(&sem->lock);
+    /* relaxed: GRANTED is only written under the lock, which is held */
+    bool granted = atomic_load_explicit(&w->status, memory_order_relaxed) == WAITER_GRANTED;
+    if (!granted) {
+        queue_remove(sem, w);
+        sem_admit_locked(sem, sem_available_locked(sem), &tasks);
+    }
+    pthread_mutex_unlock(&sem->lock);
+
+    sem_dispatch(sem, tasks);
+    return granted ? 0 : rc;
+}
+
+__attribute__((noinline)) static int sem_acquire_slow(sp_sem *sem, int64_t n, sp_ctx *ctx)
+{
+    sem_waiter self = {.n = n};
+    atomic_init(&self.status, WAITER_WAITING);
+    sp__waiter_init(&self.wake);
+    sem_waiter *tasks = NULL;
+
+    pthread_mutex_lock(&sem->lock);
+    enqueue_result result = sem_enqueue_locked(sem, &self, &tasks);
+    pthread_mutex_unlock(&sem->lock);
+
+    sem_dispatch(sem, tasks);
+    if (result != ENQUEUE_QUEUED)
+        return 0;
+
+    int rc = sem_wait(&self, ctx);
+    return sem_leave(sem, &self, rc);
+}
+
+int sp_sem_acquire(sp_sem *sem, int64_t n, sp_ctx *ctx)
+{
+    if (sem == NULL) {
+        sp__log("sp_sem_acquire: sem is NULL");
+        return EINVAL;
+    }
+    if (!n_is_valid(sem, n)) {
+        sp__log("sp_sem_acquire: n = %lld is outside 1..%lld (the capacity)",
+                (long long)n, (long long)sem->capacity);
+        return EINVAL;
+    }
+
+    /* An ended context fails even when units are free, so that a caller
+     * that loops on acquire stops once its context ends. */
+    if (ctx != NULL) {
+        int err = sp_ctx_err(ctx);
+        if (err != 0)
+            return err;
+    }
+
+    if (sem_take_fast(sem, n))
+        return 0;
+    return sem_acquire_slow(sem, n, ctx);
+}
+
+bool sp_sem_try_acquire(sp_sem *sem, int64_t n)
+{
+    if (sem == NULL) {
+        sp__log("sp_sem_try_acquire: sem is NULL");
+        return false;
+    }
+    if (!n_is_valid(sem, n)) {
+        sp__log("sp_sem_try_acquire: n = %lld is outside 1..%lld (the capacity)",
+                (long long)n, (long long)sem->capacity);
+        return false;
+    }
+
+    return sem_take_fast(sem, n);
+}
+
+__attribute__((noinline)) static int sem_release_slow(sp_sem *sem, int64_t n)
+{
+    sem_waiter *tasks = NULL;
+
+    pthread_mutex_lock(&sem->lock);
+    int rc = sem_give_locked(sem, n, &tasks);
+    pthread_mutex_unlock(&sem->lock);
+
+    sem_dispatch(sem, tasks);
+    return rc;
+}
+
+int sp_sem_release(sp_sem *sem, int64_t n)
+{
+    if (sem == NULL) {
+        sp__log("sp_sem_release: sem is NULL");
+        return EINVAL;
+    }
+    if (n < 1) {
+        sp__log("sp_sem_release: n = %lld is invalid (must be at least 1)", (long long)n);
+        return EINVAL;
+    }
+
+    int rc = sem_give_fast(sem, n);
+    if (rc == EAGAIN)
+        rc = sem_release_slow(sem, n);
+    if (rc == EINVAL)
+        sp__log("sp_sem_release: releasing %lld units would make more than the "
+                "capacity %lld available (more released than held)",
+                (long long)n, (long long)sem->capacity);
+    return rc;
+}
+
+/* Returns list with w unlinked from it (a singly linked list on next). */
+static sem_waiter *list_without(sem_waiter *list, sem_waiter *w)
+{
+    sem_waiter **link = &list;
+    while (*link != NULL && *link != w)
+        link = &(*link)->next;
+    if (*link == w)
+        *link = w->next;
+    return list;
+}
+
+/* Runs an admitted task, then releases its units. */
+static void sem_task_run(void *arg)
+{
+    sem_waiter *w = arg;
+    sp_sem *sem = w->sem;
+    int64_t n = w->n;
+    void (*fn)(void *) = w->fn;
+    void *fn_arg = w->arg;
+    sp__free(w, sizeof *w, SP_CACHE_LINE);
+
+    fn(fn_arg);
+
+    sp_sem_release(sem, n);
+    /* release: pairs with the acquire load in sp_sem_destroy; this is the
+     * task's last access to the semaphore */
+    atomic_fetch_sub_explicit(&sem->active_tasks, 1, memory_order_release);
+}
+
+/*
+ * Submits a task record admitted within sp_sem_submit. On failure gives
+ * the units back, frees the record and returns sp_submit's error.
+ */
+static int sem_submit_admitted(sp_sem *sem, sem_waiter *w)
+{
+    int rc = sp_submit(w->pool, sem_task_run, w);
+    if (rc == 0)
+        return 0;
+
+    sem_waiter *tasks = NULL;
+    pthread_mutex_lock(&sem->lock);
+    sem_give_locked(sem, w->n, &tasks);
+    pthread_mutex_unlock(&sem->lock);
+    sem_dispatch(sem, tasks);
+
+    sp__free(w, sizeof *w, SP_CACHE_LINE);
+    /* release: pairs with the acquire load in sp_sem_destroy */
+    atomic_fetch_sub_explicit(&sem->active_tasks, 1, memory_order_release);
+    return rc;
+}
+
+int sp_sem_submit(sp_sem *sem, int64_t n, sp_pool *pool, void (*fn)(void *), void *arg)
+{
+    if (sem == NULL || pool == NULL || fn == NULL) {
+        sp__log("sp_sem_submit: %s is NULL", sem == NULL ? "sem" : pool == NULL ? "pool" : "fn");
+        return EINVAL;
+    }
+    if (!n_is_valid(sem, n)) {
+        sp__log("sp_sem_submit: n = %lld is outside 1..%lld (the capacity)",
+                (long long)n, (long long)sem->capacity);
+        return EINVAL;
+    }
+
+    sem_waiter *w = sp__alloc(sizeof *w, SP_CACHE_LINE);
+    if (w == NULL)
+        return ENOMEM;
+    w->n = n;
+    w->is_task = true;
+    w->sem = sem;
+    w->pool = pool;
+    w->fn = fn;
+    w->arg = arg;
+    /* relaxed: the count is read under the lock or after the matching
+     * release decrement, never to publish data */
+    atomic_fetch_add_explicit(&sem->active_tasks, 1, memory_order_relaxed);
+
+    if (sem_take_fast(sem, n))
+        return sem_submit_admitted(sem, w);
+
+    sem_waiter *tasks = NULL;
+    pthread_mutex_lock(&sem->lock);
+    enqueue_result result = sem_enqueue_locked(sem, w, &tasks);
+    pthread_mutex_unlock(&sem->lock);
+
+    /* Admitted within this call: submit it here, so that its error reaches
+     * the caller, and the other admitted records as usual. */
+    if (result == ENQUEUE_ADMITTED)
+        tasks = list_without(tasks, w);
+    sem_dispatch(sem, tasks);
+    if (result == ENQUEUE_QUEUED)
+        return 0;
+    return sem_submit_admitted(sem, w);
+}
+
+unsigned sp__sem_queued_count(sp_sem *sem, int64_t n)
+{
+    unsigned count = 0;
+    pthread_mutex_lock(&sem->lock);
+    for (sem_waiter *w = sem->head; w != NULL; w = w->next)
+        if (n == 0 || w->n == n)
+            count++;
+    pthread_mutex_unlock(&sem->lock);
+    return count;
+}
