@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "alloc.h"
+#include "platform/barrier.h"
 #include "sched/task.h"
 
 typedef struct sp_deque_buffer {
@@ -53,13 +54,78 @@ typedef struct sp_deque {
 int  sp__deque_init(sp_deque *dq, int64_t capacity);
 void sp__deque_destroy(sp_deque *dq);
 
+/* Owner: copies the live items into a buffer twice the size and retires
+ * the old one. Returns the new buffer, or NULL when out of memory. */
+sp_deque_buffer *sp__deque_grow(sp_deque *dq, sp_deque_buffer *old, int64_t top,
+                                int64_t bottom);
+
 /* Owner: pushes task at the bottom, growing when full. Returns the number of
  * items that were in the deque before the push, or -1 when growth failed
- * (ENOMEM: the task was not pushed). */
-int64_t sp__deque_push(sp_deque *dq, sp_task *task);
+ * (ENOMEM: the task was not pushed). Inline because sp_join calls it on
+ * every fork. */
+static inline int64_t sp__deque_push(sp_deque *dq, sp_task *task)
+{
+    /* relaxed: bottom is written only by this thread */
+    int64_t bottom = atomic_load_explicit(&dq->bottom, memory_order_relaxed);
+    /* acquire: pairs with the CAS of a thief, so its read of the slot we may
+     * overwrite happened before */
+    int64_t top = atomic_load_explicit(&dq->top, memory_order_acquire);
+    /* relaxed: buffer is written only by this thread */
+    sp_deque_buffer *buf = atomic_load_explicit(&dq->buffer, memory_order_relaxed);
+
+    if (bottom - top > buf->mask) {
+        buf = sp__deque_grow(dq, buf, top, bottom);
+        if (buf == NULL)
+            return -1;
+    }
+
+    /* relaxed: published by the release store of bottom below */
+    atomic_store_explicit(&buf->slots[bottom & buf->mask], task, memory_order_relaxed);
+    /* release: pairs with the acquire load of bottom in steal, publishing the
+     * slot and the task's fields */
+    atomic_store_explicit(&dq->bottom, bottom + 1, memory_order_release);
+    return bottom - top;
+}
 
 /* Owner: pops the most recently pushed task, or NULL when empty. */
-sp_task *sp__deque_pop(sp_deque *dq);
+static inline sp_task *sp__deque_pop(sp_deque *dq)
+{
+    /* relaxed: bottom and buffer are written only by this thread */
+    int64_t bottom = atomic_load_explicit(&dq->bottom, memory_order_relaxed) - 1;
+    sp_deque_buffer *buf = atomic_load_explicit(&dq->buffer, memory_order_relaxed);
+    atomic_store_explicit(&dq->bottom, bottom, memory_order_relaxed);
+
+    /* seq_cst fence: orders the store of bottom above before the load of top
+     * below (StoreLoad), against the fence in steal between its loads of
+     * top and bottom. Without it the owner and a thief could both take the
+     * last item. With membarrier, the thief's heavy barrier stands in for
+     * this fence and the owner keeps only a compiler barrier. */
+    if (sp__heavy_barrier_available)
+        atomic_signal_fence(memory_order_seq_cst);
+    else
+        atomic_thread_fence(memory_order_seq_cst);
+
+    /* relaxed: ordered by the fence above */
+    int64_t top = atomic_load_explicit(&dq->top, memory_order_relaxed);
+    if (top > bottom) {
+        /* Empty: restore bottom. */
+        atomic_store_explicit(&dq->bottom, bottom + 1, memory_order_relaxed);
+        return NULL;
+    }
+
+    /* relaxed: this thread wrote the slot */
+    sp_task *task = atomic_load_explicit(&buf->slots[bottom & buf->mask], memory_order_relaxed);
+    if (top == bottom) {
+        /* The last item: race the thieves for it through top. */
+        if (!atomic_compare_exchange_strong_explicit(&dq->top, &top, top + 1,
+                                                     memory_order_seq_cst,
+                                                     memory_order_relaxed))
+            task = NULL;
+        atomic_store_explicit(&dq->bottom, bottom + 1, memory_order_relaxed);
+    }
+    return task;
+}
+
 
 /* Any thread: takes the oldest task; NULL when empty, SP_DEQUE_ABORT when
  * another thread won the race for it. */
