@@ -128,4 +128,12 @@ const char *sp_version(void);
 }
 #endif
 
+/* In C, calls of sp_join go through its inline fast path. Define
+ * SP_NO_INLINE_JOIN to call the library function instead; (sp_join)(...)
+ * and &sp_join always name the function. */
+#if !defined(__cplusplus) && !defined(SP_NO_INLINE_JOIN)
+#include <stealpool/join_impl.h>
+#define sp_join(fa, a, fb, b) sp__join_inline((fa), (a), (fb), (b))
+#endif
+
 #endif

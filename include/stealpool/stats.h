@@ -17,7 +17,7 @@ extern "C" {
  */
 typedef struct sp_stats {
     uint64_t tasks_run;      /* submitted tasks and stolen join halves run */
-    uint64_t spawned;        /* tasks pushed on the worker's deques (joins and local submits) */
+    uint64_t spawned;        /* tasks submitted from the worker (joins are not counted) */
     uint64_t steals;         /* successful steals from other workers */
     uint64_t steal_attempts; /* steal attempts, successful or not */
     uint64_t injected;       /* tasks taken from the injection queue */

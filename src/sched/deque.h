@@ -35,17 +35,9 @@
 #include "platform/barrier.h"
 #include "sched/task.h"
 
-typedef struct sp_deque_buffer {
-    int64_t                 mask;    /* size - 1; size is a power of two */
-    struct sp_deque_buffer *retired; /* older buffers, owner only */
-    _Atomic(sp_task *)      slots[];
-} sp_deque_buffer;
-
-typedef struct sp_deque {
-    alignas(SP_CACHE_LINE) _Atomic int64_t top;
-    alignas(SP_CACHE_LINE) _Atomic int64_t bottom;
-    _Atomic(sp_deque_buffer *) buffer;
-} sp_deque;
+/* The layout is shared with the inline join in <stealpool/join_impl.h>. */
+typedef sp__deque_buffer sp_deque_buffer;
+typedef sp__deque sp_deque;
 
 /* Result of a steal that lost a race; distinct from NULL (empty). */
 #define SP_DEQUE_ABORT ((sp_task *)1)

@@ -22,17 +22,9 @@
 
 enum { JOB_PENDING = 0, JOB_DONE = 1, JOB_SLEEPING = 2 };
 
-typedef struct join_job {
-    sp_task task;
-    void (*fn)(void *);
-    void                *arg;
-    _Atomic(sp_worker *) thief; /* set by the thief before it runs fn */
-    _Atomic uint32_t     state; /* JOB_*; the futex word of a sleeping joiner */
-} join_job;
-
-static void job_execute(sp_task *task, sp_worker *w)
+void sp__job_execute(sp_task *task, sp_worker *w)
 {
-    join_job *job = (join_job *)task;
+    sp__join_job *job = (sp__join_job *)task;
 
     /* release: pairs with the acquire load in join_wait, which then steals
      * from this worker's deque */
@@ -47,17 +39,17 @@ static void job_execute(sp_task *task, sp_worker *w)
 }
 
 /* Waits for a stolen job, helping its thief; sleeps after spin_us idle. */
-static void join_wait(sp_worker *w, join_job *job)
+static void join_wait(sp_worker *w, sp__join_job *job)
 {
     int64_t idle_since = 0;
 
     for (;;) {
-        /* acquire: pairs with the exchange in job_execute */
+        /* acquire: pairs with the exchange in sp__job_execute */
         uint32_t state = atomic_load_explicit(&job->state, memory_order_acquire);
         if (state == JOB_DONE)
             return;
 
-        /* acquire: pairs with the release store in job_execute */
+        /* acquire: pairs with the release store in sp__job_execute */
         sp_worker *thief = atomic_load_explicit(&job->thief, memory_order_acquire);
         if (thief != NULL) {
             sp_task *task = sp__deque_steal(&thief->jobs);
@@ -94,6 +86,41 @@ static void join_wait(sp_worker *w, join_job *job)
     }
 }
 
+bool sp__join_push_slow(sp_worker *w, sp__join_job *job)
+{
+    int64_t before = sp__deque_push(&w->jobs, &job->task);
+    if (before < 0)
+        return false;
+
+    /* The deque was empty: idle workers may not know that work exists. */
+    if (before == 0)
+        sp__pool_notify(w->pool);
+    return true;
+}
+
+bool sp__join_pop_slow(sp_worker *w, sp__join_job *job, int64_t bottom)
+{
+    /* relaxed: ordered after the store of bottom by the caller's fence */
+    int64_t top = atomic_load_explicit(&w->jobs.top, memory_order_relaxed);
+
+    if (top == bottom) {
+        /* The job is the last item: race the thieves for it through top. */
+        bool won = atomic_compare_exchange_strong_explicit(&w->jobs.top, &top, top + 1,
+                                                           memory_order_seq_cst,
+                                                           memory_order_relaxed);
+        /* relaxed: only the owner writes bottom */
+        atomic_store_explicit(&w->jobs.bottom, bottom + 1, memory_order_relaxed);
+        if (won)
+            return true;
+    } else {
+        /* Empty: the job was stolen. Restore bottom. */
+        atomic_store_explicit(&w->jobs.bottom, bottom + 1, memory_order_relaxed);
+    }
+
+    join_wait(w, job);
+    return false;
+}
+
 /* sp_join from outside any worker: the whole join runs on the default pool. */
 typedef struct outside_join {
     void (*fa)(void *);
@@ -108,40 +135,17 @@ static void outside_join_run(void *arg)
     sp_join(oj->fa, oj->a, oj->fb, oj->b);
 }
 
-void sp_join(void (*fa)(void *), void *a, void (*fb)(void *), void *b)
+void sp__join_outside(void (*fa)(void *), void *a, void (*fb)(void *), void *b)
 {
-    sp_worker *w = sp__current_worker;
-    if (w == NULL) {
-        outside_join oj = {fa, a, fb, b};
-        sp_pool *pool = sp_default_pool();
-        if (pool == NULL || sp_pool_run(pool, outside_join_run, &oj) != 0) {
-            fa(a);
-            fb(b);
-        }
-        return;
-    }
-
-    join_job job = {.task.execute = job_execute, .fn = fb, .arg = b};
-    atomic_init(&job.thief, NULL);
-    atomic_init(&job.state, JOB_PENDING);
-
-    int64_t before = sp__deque_push(&w->jobs, &job.task);
-    if (before < 0) {
-        /* The deque could not grow: run both halves here. */
+    outside_join oj = {fa, a, fb, b};
+    sp_pool *pool = sp_default_pool();
+    if (pool == NULL || sp_pool_run(pool, outside_join_run, &oj) != 0) {
         fa(a);
         fb(b);
-        return;
     }
-    SP_COUNT(w, spawned);
-    if (before == 0)
-        sp__pool_notify(w->pool);
+}
 
-    fa(a);
-
-    sp_task *task = sp__deque_pop(&w->jobs);
-    if (task == &job.task) {
-        fb(b);
-        return;
-    }
-    join_wait(w, &job);
+void(sp_join)(void (*fa)(void *), void *a, void (*fb)(void *), void *b)
+{
+    sp__join_inline(fa, a, fb, b);
 }

@@ -27,6 +27,7 @@
 
 #include <pthread.h>
 #include <stdalign.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -66,7 +67,7 @@ typedef struct sp_worker_counters {
                           memory_order_relaxed)
 
 struct sp_worker {
-    sp_deque jobs;  /* join jobs; owner push/pop, thieves steal */
+    sp_deque jobs;  /* join jobs; owner push/pop, thieves steal; first, for the inline join */
     sp_deque tasks; /* tasks submitted by this worker; everyone takes the oldest */
 
     alignas(SP_CACHE_LINE) sp_pool *pool;
@@ -117,6 +118,8 @@ struct sp_pool {
     unsigned        spare_idle_count;
     bool            spare_limit_logged;
 };
+
+_Static_assert(offsetof(struct sp_worker, jobs) == 0, "the inline join reads jobs at offset 0");
 
 /* The worker running on this thread, or NULL. */
 /* initial-exec: a direct %fs-relative access instead of a __tls_get_addr call

@@ -5,12 +5,13 @@
 #ifndef SP_SCHED_TASK_H
 #define SP_SCHED_TASK_H
 
+#include <stealpool/join_impl.h>
+
 typedef struct sp_worker sp_worker;
 
-typedef struct sp_task {
-    /* Runs the task on worker w; the task may be freed once it returns. */
-    void (*execute)(struct sp_task *task, sp_worker *w);
-    struct sp_task *next; /* injection queue link, under the queue's lock */
-} sp_task;
+/* execute runs the task on a worker; the task may be freed once it
+ * returns. next links the injection queue, under the queue's lock. The type
+ * is defined beside the inline join, which builds tasks on the stack. */
+typedef sp__task sp_task;
 
 #endif
