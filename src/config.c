@@ -117,13 +117,22 @@ static bool apply_stats(sp_config *cfg, const char *text)
 static const struct env_var {
     const char *name;
     const char *accepted;
+    const char *default_value;
+    const char *description;
     bool (*apply)(sp_config *cfg, const char *text);
 } env_vars[] = {
-    {"SP_WORKERS", "an integer from 1 to 4096", apply_workers},
-    {"SP_PIN", "none, cores, or a CPU list such as 0-3,8 inside the affinity mask", apply_pin},
-    {"SP_SPIN_US", "an integer from 0 to 1000000 (microseconds)", apply_spin_us},
-    {"SP_DEQUE_CAPACITY", "a power of two from 16 to 16777216", apply_deque_capacity},
-    {"SP_STATS", "0 or 1", apply_stats},
+    {"SP_WORKERS", "an integer from 1 to 4096", "one per usable CPU",
+     "worker threads", apply_workers},
+    {"SP_PIN", "none, cores, or a CPU list such as 0-3,8 inside the affinity mask", "cores",
+     "worker pinning: worker i on the i-th CPU of the mask or list", apply_pin},
+    {"SP_SPIN_US", "an integer from 0 to 1000000 (microseconds)", SP_STRINGIFY(SP_SPIN_US_DEFAULT),
+     "how long an idle worker searches for work before it parks, in microseconds",
+     apply_spin_us},
+    {"SP_DEQUE_CAPACITY", "a power of two from 16 to 16777216",
+     SP_STRINGIFY(SP_DEQUE_CAPACITY_DEFAULT),
+     "initial slots of each worker deque (deques grow on demand)", apply_deque_capacity},
+    {"SP_STATS", "0 or 1", "0", "log the per-worker counters when a pool is destroyed",
+     apply_stats},
 };
 
 int sp__config_apply_env(sp_config *cfg, bool log_invalid)
@@ -197,7 +206,7 @@ static int resolve_pinning(const sp_config *cfg, const sp_cpu_info *info, unsign
     return 0;
 }
 
-int sp__config_resolve(const sp_config *cfg, unsigned *workers, int *cpus)
+int sp__config_resolve_plan(const sp_config *cfg, sp_plan *plan, int *cpus)
 {
     if (cfg->workers > SP_WORKERS_MAX) {
         sp__log("invalid workers %u: expected 0 (one per usable CPU) to %u", cfg->workers,
@@ -217,6 +226,73 @@ int sp__config_resolve(const sp_config *cfg, unsigned *workers, int *cpus)
 
     sp_cpu_info info;
     sp__cpu_info_read(&info);
-    *workers = cfg->workers != 0 ? cfg->workers : info.usable;
-    return resolve_pinning(cfg, &info, *workers, cpus);
+
+    memset(plan, 0, sizeof *plan);
+    plan->affinity_cpus = info.affinity_count;
+    plan->quota_cpus = info.quota_cpus;
+    memcpy(plan->quota_path, info.quota_path, sizeof plan->quota_path);
+    if (cfg->workers != 0) {
+        plan->workers = cfg->workers;
+        plan->workers_source = "SP_WORKERS or sp_config.workers";
+    } else {
+        plan->workers = info.usable;
+        plan->workers_source = info.quota_cpus != 0 && info.quota_cpus < info.affinity_count
+                                   ? "cgroup cpu.max quota"
+                                   : "affinity mask";
+    }
+    return resolve_pinning(cfg, &info, plan->workers, cpus);
+}
+
+int sp__config_resolve(const sp_config *cfg, unsigned *workers, int *cpus)
+{
+    sp_plan plan;
+    int rc = sp__config_resolve_plan(cfg, &plan, cpus);
+    *workers = plan.workers;
+    return rc;
+}
+
+int sp_config_plan(const sp_config *cfg, sp_plan *plan, int *cpus, unsigned n)
+{
+    if (plan == NULL) {
+        sp__log("sp_config_plan: plan is NULL");
+        return EINVAL;
+    }
+
+    sp_config env_cfg;
+    if (cfg == NULL) {
+        sp_config_init(&env_cfg);
+        sp__config_apply_env(&env_cfg, false);
+        cfg = &env_cfg;
+    }
+
+    int *all = calloc(SP_WORKERS_MAX, sizeof *all);
+    if (all == NULL)
+        return ENOMEM;
+    int rc = sp__config_resolve_plan(cfg, plan, all);
+    if (rc == 0 && cpus != NULL) {
+        for (unsigned i = 0; i < n; i++)
+            cpus[i] = i < plan->workers ? all[i] : -1;
+    }
+    free(all);
+    return rc;
+}
+
+unsigned sp_config_env_entries(sp_env_entry *out, unsigned n)
+{
+    unsigned count = (unsigned)(sizeof env_vars / sizeof env_vars[0]);
+
+    for (unsigned i = 0; i < count && out != NULL && i < n; i++) {
+        const struct env_var *var = &env_vars[i];
+        const char *text = getenv(var->name);
+        sp_config scratch;
+        sp_config_init(&scratch);
+
+        out[i].name = var->name;
+        out[i].value = text;
+        out[i].valid = text == NULL || var->apply(&scratch, text);
+        out[i].default_value = var->default_value;
+        out[i].accepted = var->accepted;
+        out[i].description = var->description;
+    }
+    return count;
 }

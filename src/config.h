@@ -7,12 +7,15 @@
 
 #include <stealpool/pool.h>
 
+#define SP_STRINGIFY_VALUE(x) #x
+#define SP_STRINGIFY(x) SP_STRINGIFY_VALUE(x)
+
 #define SP_WORKERS_MAX 4096u
 #define SP_SPIN_US_MAX 1000000u
-#define SP_SPIN_US_DEFAULT 50u
+#define SP_SPIN_US_DEFAULT 50
 #define SP_DEQUE_CAPACITY_MIN 16u
 #define SP_DEQUE_CAPACITY_MAX (1u << 24)
-#define SP_DEQUE_CAPACITY_DEFAULT 256u
+#define SP_DEQUE_CAPACITY_DEFAULT 256
 
 /*
  * Applies the SP_* variables to cfg. With log_invalid, each invalid value is
@@ -27,5 +30,9 @@ int sp__config_apply_env(sp_config *cfg, bool log_invalid);
  * returns EINVAL. cpus must hold SP_WORKERS_MAX entries.
  */
 int sp__config_resolve(const sp_config *cfg, unsigned *workers, int *cpus);
+
+/* Like sp__config_resolve, and also fills plan with the source of the
+ * worker count. */
+int sp__config_resolve_plan(const sp_config *cfg, sp_plan *plan, int *cpus);
 
 #endif

@@ -56,6 +56,49 @@ void sp_config_init(sp_config *cfg);
  */
 int sp_config_from_env(sp_config *cfg);
 
+/* One SP_* environment variable, as sp_config_env_entries reports it. */
+typedef struct sp_env_entry {
+    const char *name;          /* "SP_WORKERS", ... */
+    const char *value;         /* the environment's text; NULL when unset */
+    bool        valid;         /* false when set to an invalid value */
+    const char *default_value; /* the value used when unset or invalid */
+    const char *accepted;      /* the accepted values, in words */
+    const char *description;   /* what the variable sets, and its unit */
+} sp_env_entry;
+
+/*
+ * Describes every SP_* variable as the environment sets it now, without
+ * logging. Fills up to n entries of out (may be NULL) and returns the number
+ * of variables. Strings are static or point into the environment.
+ */
+unsigned sp_config_env_entries(sp_env_entry *out, unsigned n);
+
+/* Where the worker count of a configuration comes from. */
+typedef struct sp_plan {
+    unsigned    workers;         /* the number of workers a pool would start */
+    /* "SP_WORKERS or sp_config.workers", "affinity mask" or "cgroup cpu.max quota" */
+    const char *workers_source;
+    unsigned    affinity_cpus;   /* CPUs in the process affinity mask */
+    unsigned    quota_cpus;      /* ceil(quota / period) of the tightest cpu.max; 0: none */
+    char        quota_path[256]; /* the cgroup directory whose cpu.max set quota_cpus */
+} sp_plan;
+
+/*
+ * Resolves cfg (NULL: defaults plus the environment, invalid variables
+ * replaced by their defaults) into the plan a pool would get, and writes the
+ * CPU of each of the first n workers to cpus (-1: not pinned; may be NULL).
+ * Logs nothing for the environment. Returns 0, or EINVAL for an invalid
+ * cfg field (logged) or a NULL plan.
+ */
+int sp_config_plan(const sp_config *cfg, sp_plan *plan, int *cpus, unsigned n);
+
+/*
+ * Returns how the library was built, as "key=value" words separated by
+ * spaces: version, allocator (jemalloc or libc), sanitizer, and whether
+ * steals use membarrier. Static string.
+ */
+const char *sp_build_info(void);
+
 /*
  * Creates a pool and starts its workers. cfg NULL means the defaults plus
  * the environment, where an invalid variable is logged and replaced by its

@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "platform/barrier.h"
 #include "platform/futex.h"
 #include "sched/blocking.h"
 #include "sched/pool_internal.h"
@@ -275,8 +277,9 @@ int sp_pool_create(sp_pool **out, const sp_config *cfg)
     int *cpus = calloc(SP_WORKERS_MAX, sizeof *cpus);
     if (cpus == NULL)
         return ENOMEM;
-    unsigned workers;
-    int rc = sp__config_resolve(cfg, &workers, cpus);
+    sp_plan plan;
+    int rc = sp__config_resolve_plan(cfg, &plan, cpus);
+    unsigned workers = plan.workers;
     if (rc != 0) {
         free(cpus);
         return rc;
@@ -296,6 +299,7 @@ int sp_pool_create(sp_pool **out, const sp_config *cfg)
     pool->max_searching = workers / 2 > 0 ? workers / 2 : 1;
     pool->deque_capacity = cfg->deque_capacity;
     pool->print_stats = cfg->print_stats;
+    pool->workers_source = plan.workers_source;
     pool->cpus = cpus;
     pool->slots = slots;
     pthread_mutex_init(&pool->inject_lock, NULL);
@@ -386,4 +390,22 @@ int sp_worker_index(void)
 const char *sp_version(void)
 {
     return SP_VERSION_STRING;
+}
+
+static char build_info[160];
+static pthread_once_t build_info_once = PTHREAD_ONCE_INIT;
+
+static void build_info_format(void)
+{
+    const char *sanitizer = SP_SANITIZE_STRING[0] != '\0' ? SP_SANITIZE_STRING : "none";
+    snprintf(build_info, sizeof build_info,
+             "version=%s allocator=%s sanitizer=%s steal_barrier=%s", SP_VERSION_STRING,
+             sp__allocator_name(), sanitizer,
+             sp__heavy_barrier_available ? "membarrier" : "fence");
+}
+
+const char *sp_build_info(void)
+{
+    pthread_once(&build_info_once, build_info_format);
+    return build_info;
 }

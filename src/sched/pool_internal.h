@@ -90,6 +90,7 @@ struct sp_pool {
     unsigned max_searching; /* read-only */
     int64_t  deque_capacity;
     bool     print_stats;
+    const char *workers_source; /* where the worker count came from; static */
     int     *cpus;          /* pinning plan, one per worker; read-only */
 
     sp_worker      **slots;   /* workers + SP_SPARE_MAX entries */
