@@ -25,13 +25,14 @@
  * record that fits, stopping at the first that does not, so a large request
  * at the head blocks everyone behind it.
  *
- * Handing over to a thread. The admitter, under the lock, sets the
- * record's status to GRANTED and wakes the thread only if it announced that
- * it sleeps. The thread always ends its wait by taking the lock once more
- * (sem_leave), so it cannot return and free its stack record while an
- * admitter still touches it. A thread whose context ends decides under that
- * lock: GRANTED means it keeps the units and returns 0, otherwise it leaves
- * the queue and admission runs again for the records behind it.
+ * Handing over to a thread. The admitter, under the lock, marks the
+ * record granted and wakes the thread only if it announced that it sleeps
+ * (see the status values below). The thread returns only once the status
+ * reads GRANTED, which the admitter stores as its last access, so the
+ * stack record is never freed under it. A thread whose context ends
+ * decides under the lock: granted means it keeps the units and returns 0,
+ * otherwise it leaves the queue and admission runs again for the records
+ * behind it.
  *
  * Tasks. An admitted sp_sem_submit record is unlinked under the lock and
  * collected in a local list; the admitter submits the list to the pools
@@ -41,6 +42,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -60,10 +62,16 @@ enum { SEM_QUEUED = 1 };
  * within them costs no futex calls. */
 enum { SEM_SPIN_ITERATIONS = 200 };
 
-/* Status of a thread's record. */
+/*
+ * Status of a thread's record. The thread moves WAITING <-> SLEEPING; the
+ * admitter, under the lock, moves WAITING -> GRANTED, or SLEEPING -> WAKING
+ * -> GRANTED around the futex wake. After GRANTED the admitter never
+ * touches the record again.
+ */
 enum {
-    WAITER_WAITING,  /* queued, the thread is running or spinning */
-    WAITER_SLEEPING, /* queued, the thread sleeps or is about to */
+    WAITER_WAITING,  /* queued; the thread runs or spins */
+    WAITER_SLEEPING, /* queued; the thread sleeps or is about to */
+    WAITER_WAKING,   /* units handed over; the admitter is still waking it */
     WAITER_GRANTED   /* units handed over; the record is unlinked */
 };
 
@@ -74,7 +82,7 @@ typedef struct sem_waiter {
     bool               is_task; /* heap record from sp_sem_submit */
 
     /* Thread records only. */
-    _Atomic int status;        /* WAITER_*; set to GRANTED under lock */
+    _Atomic int status;        /* WAITER_*, see above */
     sp__waiter  wake;
 
     /* Task records only; read-only after creation. */
@@ -234,11 +242,24 @@ static void queue_remove(sp_sem *sem, sem_waiter *w)
 /* Hands units to a thread's record and wakes the thread if it sleeps. */
 static void waiter_grant_locked(sem_waiter *w)
 {
-    /* acq_rel: pairs with the waiter's CAS to SLEEPING (see sem_wait), so
-     * either the waiter sees GRANTED or this sees SLEEPING and wakes it */
-    int old = atomic_exchange_explicit(&w->status, WAITER_GRANTED, memory_order_acq_rel);
-    if (old == WAITER_SLEEPING)
-        sp__waiter_wake(&w->wake);
+    /* relaxed: only a guess for the CAS below */
+    int status = atomic_load_explicit(&w->status, memory_order_relaxed);
+    int next;
+    do {
+        next = status == WAITER_SLEEPING ? WAITER_WAKING : WAITER_GRANTED;
+        /* acq_rel: pairs with the waiter's CAS to SLEEPING (see sem_wait),
+         * so either the waiter sees the grant or this sees SLEEPING and
+         * wakes it; release also publishes the units to the waiter */
+    } while (!atomic_compare_exchange_weak_explicit(&w->status, &status, next,
+                                                    memory_order_acq_rel,
+                                                    memory_order_relaxed));
+    if (next == WAITER_GRANTED)
+        return;
+
+    sp__waiter_wake(&w->wake);
+    /* release: pairs with the acquire loads in sem_wait_granted; this is
+     * the admitter's last access to the record */
+    atomic_store_explicit(&w->status, WAITER_GRANTED, memory_order_release);
 }
 
 /*
@@ -352,22 +373,43 @@ static enqueue_result sem_enqueue_locked(sp_sem *sem, sem_waiter *w, sem_waiter 
         for (sem_waiter *t = *tasks; t != NULL; t = t->next)
             admitted = admitted || t == w;
     } else {
-        /* relaxed: GRANTED is only written under the lock, which is held */
+        /* relaxed: written only under the lock, which is held */
         admitted = atomic_load_explicit(&w->status, memory_order_relaxed) == WAITER_GRANTED;
     }
     return admitted ? ENQUEUE_ADMITTED : ENQUEUE_QUEUED;
+}
+
+/* Returns true when w's units were handed over (WAKING or GRANTED). */
+static bool waiter_is_granted(int status)
+{
+    return status == WAITER_WAKING || status == WAITER_GRANTED;
 }
 
 /* Spins briefly; returns true once w has been granted. */
 static bool sem_spin(sem_waiter *w)
 {
     for (int i = 0; i < SEM_SPIN_ITERATIONS; i++) {
-        /* acquire: pairs with the exchange in waiter_grant_locked */
-        if (atomic_load_explicit(&w->status, memory_order_acquire) == WAITER_GRANTED)
+        /* relaxed: sem_wait_granted orders the handover */
+        if (waiter_is_granted(atomic_load_explicit(&w->status, memory_order_relaxed)))
             return true;
         ck_pr_stall();
     }
     return false;
+}
+
+/* Waits out WAKING: the admitter is in the futex wake, under the lock, and
+ * stores GRANTED right after it. */
+static void sem_wait_granted(sem_waiter *w)
+{
+    /* acquire: pairs with the release CAS or store of GRANTED in
+     * waiter_grant_locked, after which the admitter never touches w */
+    for (unsigned i = 0;
+         atomic_load_explicit(&w->status, memory_order_acquire) != WAITER_GRANTED; i++) {
+        if (i < SEM_SPIN_ITERATIONS)
+            ck_pr_stall();
+        else
+            sched_yield();
+    }
 }
 
 /*
@@ -394,7 +436,7 @@ static int sem_wait(sem_waiter *w, sp_ctx *ctx)
         rc = sp__waiter_sleep(&w->wake, seen, ctx);
 
         expected = WAITER_SLEEPING;
-        /* acquire: on failure the status is GRANTED, see above */
+        /* acquire: on failure the units were handed over, see above */
         if (!atomic_compare_exchange_strong_explicit(&w->status, &expected, WAITER_WAITING,
                                                      memory_order_acquire,
                                                      memory_order_acquire))
@@ -405,16 +447,22 @@ static int sem_wait(sem_waiter *w, sp_ctx *ctx)
 }
 
 /*
- * Ends a thread's wait under the lock: returns 0 when w was granted
- * (whatever rc says), else removes w, lets the records behind it be
+ * Ends a thread's wait. Returns 0 when w was granted, whatever rc says;
+ * else, deciding under the lock, removes w, lets the records behind it be
  * admitted, and returns rc.
  */
 static int sem_leave(sp_sem *sem, sem_waiter *w, int rc)
 {
-    sem_waiter *tasks = NULL;
+    /* relaxed: sem_wait_granted orders the handover */
+    if (waiter_is_granted(atomic_load_explicit(&w->status, memory_order_relaxed))) {
+        sem_wait_granted(w);
+        return 0;
+    }
 
+    sem_waiter *tasks = NULL;
     pthread_mutex_lock(&sem->lock);
-    /* relaxed: GRANTED is only written under the lock, which is held */
+    /* relaxed: the status changes to granted only under the lock, which is
+     * held, and the admitter finished with w before it unlocked */
     bool granted = atomic_load_explicit(&w->status, memory_order_relaxed) == WAITER_GRANTED;
     if (!granted) {
         queue_remove(sem, w);
