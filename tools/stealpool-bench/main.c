@@ -169,7 +169,7 @@ static int apply_option(cli *c, const char *name, const char *value)
 {
     if (strcmp(name, "--suite") == 0) {
         if (strcmp(value, "all") != 0 && find_suite(value) == NULL)
-            return usage_error("unknown --suite '%s' (run --help for the list)", value);
+            return usage_error("unknown --suite '%s'", value);
         c->suite = value;
         return 0;
     }

@@ -26,10 +26,10 @@
 #define DEFAULT_UTS_REPS 3
 
 /*
- * Pause after every run. libgomp's idle threads spin for about 300000
- * iterations before they sleep (GCC 12 default with OMP_WAIT_POLICY unset),
- * a few milliseconds here; without the pause they would steal CPU time
- * from the next system in the round.
+ * Pause after every run, so that idle threads of the last system stop
+ * spinning before the next system starts. libgomp's idle threads spin
+ * 300,000 times before they sleep when OMP_WAIT_POLICY is unset (libgomp
+ * manual, GOMP_SPINCOUNT), an estimated few milliseconds here.
  */
 #define SETTLE_MS 10
 
@@ -372,7 +372,7 @@ static void destroy_pools(fj_state *state)
             sp_pool_destroy(state->pools[w]);
 }
 
-/* Decides which reference systems run and says why the others do not. */
+/* Chooses the reference systems to run and adds a note for each one left out. */
 static void choose_references(sb_report *report, fj_state *state)
 {
     const sb_options *options = state->options;
@@ -416,7 +416,7 @@ static int run_forkjoin(const sb_options *options, sb_report *report)
 
     destroy_pools(&state);
     if (rc == 0 && options->reps > 0)
-        sb_report_note(report, "%u timed runs per row after one warm-up run", options->reps);
+        sb_report_note(report, "timed runs per row: %u, after one warm-up run", options->reps);
     else if (rc == 0)
         sb_report_note(report, "%u timed runs per row (UTS: %u) after one warm-up run",
                        DEFAULT_REPS, DEFAULT_UTS_REPS);
