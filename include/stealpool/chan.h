@@ -93,11 +93,11 @@ bool sp_chan_try_recv(sp_chan *ch, void *elem);
 int sp_chan_close(sp_chan *ch);
 
 /*
- * Frees the channel and any elements still in it. Never blocks; callable
- * from a worker. No other call on ch may be running or start. If threads
- * are still blocked in send or recv, destroy logs an error, closes the
- * channel so that they return EPIPE, and leaks the channel's memory instead
- * of freeing it under them. NULL is ignored.
+ * Frees the channel and any elements still in it. Callable from a worker.
+ * No call on ch may start once destroy has begun. If threads are still
+ * blocked in send or recv, destroy logs an error, closes the channel and
+ * waits (briefly, by yielding) until they have returned EPIPE, then frees
+ * it. NULL is ignored.
  */
 void sp_chan_destroy(sp_chan *ch);
 

@@ -347,8 +347,10 @@ static __attribute__((noinline)) int send_slow(sp_chan *ch, const void *elem, sp
             break;
         }
 
-        enlist(ch, &ch->senders, &ch->send_waiting, &w);
+        /* Read the wake sequence before linking: a waker that unlinks us
+         * after this point also bumps it, so the sleep below returns. */
         uint32_t seen = sp__waiter_seq(&w.base);
+        enlist(ch, &ch->senders, &ch->send_waiting, &w);
         result = push_settled(ch, elem);
         if (result != CHAN_WOULD_BLOCK)
             break;
@@ -387,8 +389,10 @@ static __attribute__((noinline)) int recv_slow(sp_chan *ch, void *elem, sp_ctx *
             break;
         }
 
-        enlist(ch, &ch->receivers, &ch->recv_waiting, &w);
+        /* Read the wake sequence before linking: a waker that unlinks us
+         * after this point also bumps it, so the sleep below returns. */
         uint32_t seen = sp__waiter_seq(&w.base);
+        enlist(ch, &ch->receivers, &ch->recv_waiting, &w);
         result = pop_settled(ch, elem);
         if (result != CHAN_WOULD_BLOCK)
             break;
@@ -688,10 +692,12 @@ void sp_chan_destroy(sp_chan *ch)
     uint32_t blocked = atomic_load_explicit(&ch->slow_callers, memory_order_acquire);
     if (blocked != 0) {
         sp__log("sp_chan_destroy: %u thread(s) still blocked on the channel; closing it "
-                "and leaking its memory",
+                "and waiting for them to return EPIPE",
                 blocked);
         sp_chan_close(ch);
-        return;
+        /* acquire: as above; closed waiters leave within microseconds */
+        while (atomic_load_explicit(&ch->slow_callers, memory_order_acquire) != 0)
+            sched_yield();
     }
 
     pthread_mutex_destroy(&ch->lock);
