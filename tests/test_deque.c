@@ -111,6 +111,8 @@ typedef struct stress_run {
     _Atomic bool     done;    /* the owner pushed everything and saw the deque empty */
     _Atomic uint64_t stolen;
     _Atomic uint64_t aborts;
+    _Atomic uint64_t empty_steals;
+    _Atomic uint64_t live_steals; /* raised by each steal while the run goes on */
     uint64_t         popped;  /* owner only */
     int64_t          max_size; /* owner only: largest size seen by push */
 } stress_run;
@@ -129,7 +131,7 @@ static void take_item(stress_run *run, sp_task *task)
 static void *thief_main(void *arg)
 {
     stress_run *run = arg;
-    uint64_t stolen = 0, aborts = 0;
+    uint64_t stolen = 0, aborts = 0, empty = 0;
 
     for (;;) {
         /* acquire: pairs with the release store of done, after which the
@@ -143,15 +145,19 @@ static void *thief_main(void *arg)
         if (task != NULL) {
             take_item(run, task);
             stolen++;
+            /* relaxed: a pacing hint for the owner only */
+            atomic_fetch_add_explicit(&run->live_steals, 1, memory_order_relaxed);
             continue;
         }
         if (finished)
             break;
+        empty++;
     }
 
     /* relaxed: read by the main thread after pthread_join */
     atomic_fetch_add_explicit(&run->stolen, stolen, memory_order_relaxed);
     atomic_fetch_add_explicit(&run->aborts, aborts, memory_order_relaxed);
+    atomic_fetch_add_explicit(&run->empty_steals, empty, memory_order_relaxed);
     return NULL;
 }
 
@@ -166,33 +172,57 @@ static void owner_pop_some(stress_run *run, uint64_t pops)
     }
 }
 
+/* Pushes up to burst items and returns how many it pushed. */
+static size_t owner_push_some(stress_run *run, size_t *next, size_t burst)
+{
+    size_t pushed = 0;
+    while (pushed < burst && *next < run->count) {
+        int64_t before = sp__deque_push(&run->dq, &run->items[(*next)++]);
+        CHECK_GE(before, 0);
+        if (before + 1 > run->max_size)
+            run->max_size = before + 1;
+        pushed++;
+    }
+    return pushed;
+}
+
+/* Gives the thieves a window while the deque contains items: waits until one
+ * more item was stolen, or up to max_ns. A steal can cost a membarrier
+ * system call, far more than a push or a pop, so without this wait the
+ * owner would pop nearly everything itself. */
+static void owner_wait_for_steal(stress_run *run, int64_t max_ns)
+{
+    /* relaxed: a pacing hint only */
+    uint64_t seen = atomic_load_explicit(&run->live_steals, memory_order_relaxed);
+    int64_t end = test_now_ns() + max_ns;
+    while (atomic_load_explicit(&run->live_steals, memory_order_relaxed) == seen &&
+           test_now_ns() < end) {
+    }
+}
+
 static void owner_run(stress_run *run, uint64_t seed)
 {
     uint64_t rng = seed;
     size_t next = 0;
 
-    while (next < run->count) {
-        /* Mostly short bursts, sometimes a long one that grows the deque. */
+    for (uint64_t round = 0; next < run->count; round++) {
         uint64_t r = test_rand(&rng);
-        size_t burst = (r % 16 == 0) ? 1 + (size_t)(r >> 8) % 4096 : 1 + (size_t)(r >> 8) % 8;
-        for (size_t i = 0; i < burst && next < run->count; i++) {
-            int64_t before = sp__deque_push(&run->dq, &run->items[next++]);
-            CHECK_GE(before, 0);
-            if (before + 1 > run->max_size)
-                run->max_size = before + 1;
+        if (round % 64 == 63) {
+            /* A long burst grows the deque, then the owner drains it. */
+            owner_push_some(run, &next, 17 + (size_t)(r >> 8) % 4096);
+            owner_pop_some(run, UINT64_MAX);
+            continue;
         }
-        /* Pop about as many as were pushed, so that the deque often runs
-         * empty and the owner races the thieves for the last item. */
-        owner_pop_some(run, test_rand(&rng) % (burst + 4));
+
+        /* A short burst, then pop at least as many as were pushed, so that
+         * the deque runs empty and the owner races the thieves for the
+         * last item. */
+        size_t pushed = owner_push_some(run, &next, 1 + (size_t)(r >> 8) % 8);
+        owner_wait_for_steal(run, (int64_t)(test_rand(&rng) % 20000));
+        owner_pop_some(run, pushed + test_rand(&rng) % 4);
     }
 
-    while (true) {
-        sp_task *task = sp__deque_pop(&run->dq);
-        if (task == NULL)
-            break;
-        take_item(run, task);
-        run->popped++;
-    }
+    owner_pop_some(run, UINT64_MAX);
     /* release: pairs with the acquire load in thief_main */
     atomic_store_explicit(&run->done, true, memory_order_release);
 }
@@ -210,6 +240,8 @@ static void stress_with_thieves(int thieves, size_t count, uint64_t seed)
     atomic_init(&run.done, false);
     atomic_init(&run.stolen, 0);
     atomic_init(&run.aborts, 0);
+    atomic_init(&run.empty_steals, 0);
+    atomic_init(&run.live_steals, 0);
 
     pthread_t threads[3];
     for (int i = 0; i < thieves; i++)
@@ -225,10 +257,11 @@ static void stress_with_thieves(int thieves, size_t count, uint64_t seed)
         twice += times > 1;
     }
     uint64_t stolen = atomic_load_explicit(&run.stolen, memory_order_relaxed);
-    fprintf(stderr, "  %d thieves: %zu items, %" PRIu64 " popped, %" PRIu64
-                    " stolen, %" PRIu64 " aborts, max size %" PRId64 "\n",
+    fprintf(stderr, "  %d thieves: %zu items, %" PRIu64 " popped, %" PRIu64 " stolen, %" PRIu64
+                    " lost races, %" PRIu64 " empty steals, max size %" PRId64 "\n",
             thieves, count, run.popped, stolen,
-            atomic_load_explicit(&run.aborts, memory_order_relaxed), run.max_size);
+            atomic_load_explicit(&run.aborts, memory_order_relaxed),
+            atomic_load_explicit(&run.empty_steals, memory_order_relaxed), run.max_size);
 
     CHECK_EQ(never, 0);
     CHECK_EQ(twice, 0);
@@ -244,22 +277,43 @@ static void stress_with_thieves(int thieves, size_t count, uint64_t seed)
 
 static size_t stress_items(void)
 {
-    return (size_t)2000000 / (size_t)sp_test_scale();
+    return (size_t)600000 / (size_t)sp_test_scale();
+}
+
+/* Runs the stress once per barrier mode: thieves either issue membarrier
+ * while the owner keeps a compiler barrier, or both sides use seq_cst
+ * fences. The mode is process-wide, so it changes only while no deque is
+ * in use. */
+static void stress_both_modes(int thieves, uint64_t seed)
+{
+    const bool membarrier_available = sp__heavy_barrier_available;
+
+    if (membarrier_available) {
+        fprintf(stderr, "  membarrier on the steal side:\n");
+        stress_with_thieves(thieves, stress_items(), seed);
+    } else {
+        fprintf(stderr, "  membarrier unavailable in this build or kernel\n");
+    }
+
+    fprintf(stderr, "  seq_cst fences on both sides:\n");
+    sp__heavy_barrier_available = false;
+    stress_with_thieves(thieves, stress_items(), seed ^ 0xfe7ce5ULL);
+    sp__heavy_barrier_available = membarrier_available;
 }
 
 static void deque_stress_one_thief(void)
 {
-    stress_with_thieves(1, stress_items(), 0x1234567ULL);
+    stress_both_modes(1, 0x1234567ULL);
 }
 
 static void deque_stress_two_thieves(void)
 {
-    stress_with_thieves(2, stress_items(), 0x89abcdefULL);
+    stress_both_modes(2, 0x89abcdefULL);
 }
 
 static void deque_stress_three_thieves(void)
 {
-    stress_with_thieves(3, stress_items(), 0x5eed5eedULL);
+    stress_both_modes(3, 0x5eed5eedULL);
 }
 
 int main(void)
