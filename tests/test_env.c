@@ -128,6 +128,15 @@ static void expect_invalid(const char *name, const char *value, const char *rang
     check_config_unchanged(&cfg);
 }
 
+static void expect_all_invalid(const char *name, const char *const *values, size_t count,
+                               const char *range)
+{
+    for (size_t i = 0; i < count; i++)
+        expect_invalid(name, values[i], range);
+}
+
+#define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
+
 static const char *const invalid_workers[] = {
     "0", "-1", "abc", "", "1e3", "99999999999", " 3", "3 ", "4097", "+3",
     "18446744073709551616"};
@@ -142,8 +151,7 @@ static void env_workers_values(void)
     CHECK_EQ(apply_one("SP_WORKERS", "4096", &cfg), 0);
     CHECK_EQ(cfg.workers, 4096);
 
-    for (size_t i = 0; i < sizeof invalid_workers / sizeof invalid_workers[0]; i++)
-        expect_invalid("SP_WORKERS", invalid_workers[i], "1 to 4096");
+    expect_all_invalid("SP_WORKERS", invalid_workers, COUNT_OF(invalid_workers), "1 to 4096");
 }
 
 /* Returns the n-th CPU of the calling thread's affinity mask, or -1. */
@@ -179,8 +187,7 @@ static void env_pin_values(void)
     clear_env();
 
     static const char *const malformed[] = {"abc", "", "0-", "3-1", "0,,1", "Cores", "0 "};
-    for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++)
-        expect_invalid("SP_PIN", malformed[i], "none, cores");
+    expect_all_invalid("SP_PIN", malformed, COUNT_OF(malformed), "none, cores");
 
     cpu_set_t mask;
     CHECK_EQ(sched_getaffinity(0, sizeof mask, &mask), 0);
@@ -202,8 +209,7 @@ static void env_spin_us_values(void)
     CHECK_EQ(cfg.spin_us, 1000000);
 
     static const char *const invalid[] = {"1000001", "-5", "abc", "", "5us", " 5", "4294967296"};
-    for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++)
-        expect_invalid("SP_SPIN_US", invalid[i], "0 to 1000000");
+    expect_all_invalid("SP_SPIN_US", invalid, COUNT_OF(invalid), "0 to 1000000");
 }
 
 static void env_deque_capacity_values(void)
@@ -217,8 +223,7 @@ static void env_deque_capacity_values(void)
     CHECK_EQ(cfg.deque_capacity, 16777216);
 
     static const char *const invalid[] = {"8", "24", "33554432", "0", "abc", "0x100", ""};
-    for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++)
-        expect_invalid("SP_DEQUE_CAPACITY", invalid[i], "16 to 16777216");
+    expect_all_invalid("SP_DEQUE_CAPACITY", invalid, COUNT_OF(invalid), "16 to 16777216");
 }
 
 static void env_stats_values(void)
@@ -230,8 +235,7 @@ static void env_stats_values(void)
     CHECK_EQ(cfg.print_stats, true);
 
     static const char *const invalid[] = {"2", "yes", "", "true", "01"};
-    for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++)
-        expect_invalid("SP_STATS", invalid[i], "0 or 1");
+    expect_all_invalid("SP_STATS", invalid, COUNT_OF(invalid), "0 or 1");
 }
 
 static void env_null_config_rejected(void)
@@ -253,7 +257,7 @@ static void env_invalid_workers_pool_uses_default(void)
     const unsigned expected = default_worker_count();
     CHECK_GE(expected, 1);
 
-    for (size_t i = 0; i < sizeof invalid_workers / sizeof invalid_workers[0]; i++) {
+    for (size_t i = 0; i < COUNT_OF(invalid_workers); i++) {
         clear_env();
         setenv("SP_WORKERS", invalid_workers[i], 1);
 
