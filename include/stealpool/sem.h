@@ -44,16 +44,20 @@ typedef struct sp_sem sp_sem;
 int sp_sem_create(sp_sem **out, int64_t capacity);
 
 /*
- * Frees the semaphore. Never blocks; any thread. NULL is a no-op.
+ * Destroys the semaphore. Never blocks; any thread. NULL is a no-op.
  *
  * If a request is still queued (a thread waiting in sp_sem_acquire or a
- * task queued by sp_sem_submit), or a task admitted by sp_sem_submit has
- * not yet returned and released its units, the semaphore is not freed: the
- * call logs an error and leaves the semaphore intact and working, so that
- * the waiters and tasks can still use it, and its memory is leaked. Units
+ * task queued by sp_sem_submit), the semaphore is not freed: the call logs
+ * an error and leaves the semaphore intact and working, so that the
+ * waiters can still use it, and its memory is leaked.
+ *
+ * Otherwise the semaphore must not be used after this call. Tasks admitted
+ * by sp_sem_submit that are still running keep it alive: the last of them
+ * frees it after releasing its units, so the call is safe as soon as the
+ * last task function has returned, or even while tasks still run. Units
  * held by callers of sp_sem_acquire do not prevent the free; using the
- * semaphore after this call frees it is undefined behaviour that this
- * library cannot detect.
+ * semaphore after it is freed is undefined behaviour that this library
+ * cannot detect.
  */
 void sp_sem_destroy(sp_sem *sem);
 
@@ -90,11 +94,11 @@ int sp_sem_acquire(sp_sem *sem, int64_t n, sp_ctx *ctx);
 bool sp_sem_try_acquire(sp_sem *sem, int64_t n);
 
 /*
- * Returns n units and admits the queued requests at the head of the queue
+ * Releases n units and admits the queued requests at the head of the queue
  * that now fit, in order: each waiting thread is handed its units and
  * woken, and each task queued by sp_sem_submit is handed its units and
- * submitted to its pool. Never blocks for longer than the semaphore's
- * internal lock is held; any thread, including pool workers.
+ * submitted to its pool. Does not wait for other threads beyond a short
+ * internal lock; any thread, including pool workers.
  *
  * Returns 0, or EINVAL, changing nothing, for a NULL sem, n < 1, or when
  * the release would make more than the capacity available (more units

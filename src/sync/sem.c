@@ -36,9 +36,18 @@
  *
  * Tasks. An admitted sp_sem_submit record is unlinked under the lock and
  * collected in a local list; the admitter submits the list to the pools
- * after unlocking (sem_dispatch). active_tasks counts records from creation
- * until their task has released its units, so sp_sem_destroy can refuse to
- * free memory that a task will still use.
+ * after unlocking (sem_dispatch).
+ *
+ * Task word (sp_sem.tasks): bits 62..0 count the task records from
+ * sp_sem_submit until their task has released its units (or the record is
+ * dropped); bit 63, TASKS_DESTROYED, is set by sp_sem_destroy. Whoever
+ * makes the word exactly TASKS_DESTROYED frees the semaphore: destroy
+ * itself when no task is left, else the last task as it finishes. So a
+ * caller that saw the last task function return may destroy the semaphore
+ * at once, and no task touches freed memory.
+ *
+ * Locks. No other lock of the library is taken while sp_sem.lock is held:
+ * context registration, sp_submit and the log run outside it.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -57,6 +66,8 @@
 #include "sync/wait.h"
 
 enum { SEM_QUEUED = 1 };
+
+#define TASKS_DESTROYED (UINT64_C(1) << 63)
 
 /* Pause iterations a waiter spins before it sleeps; a handoff that lands
  * within them costs no futex calls. */
@@ -99,7 +110,7 @@ struct sp_sem {
     pthread_mutex_t  lock;
     sem_waiter      *head; /* under lock */
     sem_waiter      *tail; /* under lock */
-    _Atomic int64_t  active_tasks;
+    _Atomic uint64_t tasks; /* see the file comment */
 };
 
 static inline int64_t state_available(uint64_t state)
@@ -134,12 +145,18 @@ int sp_sem_create(sp_sem **out, int64_t capacity)
         return ENOMEM;
 
     atomic_init(&sem->state, state_make(capacity, false));
-    atomic_init(&sem->active_tasks, 0);
+    atomic_init(&sem->tasks, 0);
     sem->capacity = capacity;
     pthread_mutex_init(&sem->lock, NULL);
 
     *out = sem;
     return 0;
+}
+
+static void sem_free(sp_sem *sem)
+{
+    pthread_mutex_destroy(&sem->lock);
+    sp__free(sem, sizeof *sem, SP_CACHE_LINE);
 }
 
 void sp_sem_destroy(sp_sem *sem)
@@ -149,20 +166,31 @@ void sp_sem_destroy(sp_sem *sem)
 
     pthread_mutex_lock(&sem->lock);
     bool queued = sem->head != NULL;
-    /* acquire: pairs with the release decrement in sem_task_run, the last
-     * access a finished task makes to the semaphore */
-    int64_t tasks = atomic_load_explicit(&sem->active_tasks, memory_order_acquire);
     pthread_mutex_unlock(&sem->lock);
 
-    if (queued || tasks != 0) {
-        sp__log("sp_sem_destroy: semaphore %p still has %s; it is left intact "
-                "and its memory is leaked",
-                (void *)sem, queued ? "queued requests" : "submitted tasks that hold units");
+    if (queued) {
+        sp__log("sp_sem_destroy: semaphore %p still has queued requests; it is "
+                "left intact and its memory is leaked", (void *)sem);
         return;
     }
 
-    pthread_mutex_destroy(&sem->lock);
-    sp__free(sem, sizeof *sem, SP_CACHE_LINE);
+    /* acq_rel: acquire pairs with the release decrement of the last task,
+     * so its accesses come before the free; release orders the caller's
+     * accesses before a free by a task */
+    uint64_t old = atomic_fetch_or_explicit(&sem->tasks, TASKS_DESTROYED, memory_order_acq_rel);
+    if (old == 0)
+        sem_free(sem);
+}
+
+/* Ends a task record's accounting; frees the semaphore when it was the last
+ * record and sp_sem_destroy has run. */
+static void sem_task_done(sp_sem *sem)
+{
+    /* acq_rel: release pairs with the acquire in sp_sem_destroy; acquire
+     * pairs with its release when this thread frees */
+    uint64_t old = atomic_fetch_sub_explicit(&sem->tasks, 1, memory_order_acq_rel);
+    if (old == (TASKS_DESTROYED | 1))
+        sem_free(sem);
 }
 
 int64_t sp_sem_available(const sp_sem *sem)
@@ -175,7 +203,7 @@ int64_t sp_sem_available(const sp_sem *sem)
     return state_available(state);
 }
 
-/* Takes n units if nobody is queued and they are free. Lock-free. */
+/* Takes n units if the queue is empty and they are free. Lock-free. */
 static inline bool sem_take_fast(sp_sem *sem, int64_t n)
 {
     /* relaxed: only a guess for the CAS below, which orders the access */
@@ -193,7 +221,7 @@ static inline bool sem_take_fast(sp_sem *sem, int64_t n)
 }
 
 /*
- * Adds n units if nobody is queued. Returns 0 when done, EINVAL when the
+ * Adds n units if the queue is empty. Returns 0 when done, EINVAL when the
  * sum would pass the capacity, EAGAIN when QUEUED is set (the caller takes
  * the lock).
  */
@@ -339,8 +367,7 @@ static void sem_dispatch(sp_sem *sem, sem_waiter *tasks)
         pthread_mutex_unlock(&sem->lock);
 
         sp__free(w, sizeof *w, SP_CACHE_LINE);
-        /* release: pairs with the acquire load in sp_sem_destroy */
-        atomic_fetch_sub_explicit(&sem->active_tasks, 1, memory_order_release);
+        sem_task_done(sem);
     }
 }
 
@@ -348,7 +375,7 @@ static void sem_dispatch(sp_sem *sem, sem_waiter *tasks)
 typedef enum { ENQUEUE_TAKEN, ENQUEUE_ADMITTED, ENQUEUE_QUEUED } enqueue_result;
 
 /*
- * Takes w's units at once when nobody is queued and they are free (TAKEN,
+ * Takes w's units at once when the queue is empty and they are free (TAKEN,
  * w not linked), else queues w and runs admission (ADMITTED when w was
  * admitted: a thread record is GRANTED, a task record is on *tasks).
  * Requires the lock.
@@ -447,7 +474,7 @@ static int sem_wait(sem_waiter *w, sp_ctx *ctx)
 }
 
 /*
- * Ends a thread's wait. Returns 0 when w was granted, whatever rc says;
+ * Ends a thread's wait. Returns 0 when w was granted, whatever rc is;
  * else, deciding under the lock, removes w, lets the records behind it be
  * admitted, and returns rc.
  */
@@ -590,9 +617,7 @@ static void sem_task_run(void *arg)
     fn(fn_arg);
 
     sp_sem_release(sem, n);
-    /* release: pairs with the acquire load in sp_sem_destroy; this is the
-     * task's last access to the semaphore */
-    atomic_fetch_sub_explicit(&sem->active_tasks, 1, memory_order_release);
+    sem_task_done(sem);
 }
 
 /*
@@ -612,15 +637,19 @@ static int sem_submit_admitted(sp_sem *sem, sem_waiter *w)
     sem_dispatch(sem, tasks);
 
     sp__free(w, sizeof *w, SP_CACHE_LINE);
-    /* release: pairs with the acquire load in sp_sem_destroy */
-    atomic_fetch_sub_explicit(&sem->active_tasks, 1, memory_order_release);
+    sem_task_done(sem);
     return rc;
 }
 
 int sp_sem_submit(sp_sem *sem, int64_t n, sp_pool *pool, void (*fn)(void *), void *arg)
 {
     if (sem == NULL || pool == NULL || fn == NULL) {
-        sp__log("sp_sem_submit: %s is NULL", sem == NULL ? "sem" : pool == NULL ? "pool" : "fn");
+        const char *missing = "fn";
+        if (sem == NULL)
+            missing = "sem";
+        else if (pool == NULL)
+            missing = "pool";
+        sp__log("sp_sem_submit: %s is NULL", missing);
         return EINVAL;
     }
     if (!n_is_valid(sem, n)) {
@@ -638,9 +667,9 @@ int sp_sem_submit(sp_sem *sem, int64_t n, sp_pool *pool, void (*fn)(void *), voi
     w->pool = pool;
     w->fn = fn;
     w->arg = arg;
-    /* relaxed: the count is read under the lock or after the matching
-     * release decrement, never to publish data */
-    atomic_fetch_add_explicit(&sem->active_tasks, 1, memory_order_relaxed);
+    /* relaxed: the record is not visible to anyone yet; sem_task_done's
+     * acq_rel decrement orders the end of its use */
+    atomic_fetch_add_explicit(&sem->tasks, 1, memory_order_relaxed);
 
     if (sem_take_fast(sem, n))
         return sem_submit_admitted(sem, w);
