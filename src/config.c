@@ -2,9 +2,11 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "log.h"
 #include "platform/cpus.h"
 
@@ -100,6 +102,14 @@ static bool apply_deque_capacity(sp_config *cfg, const char *text)
     return true;
 }
 
+/* The steal barrier is chosen once per process when the library loads
+ * (src/platform/barrier.c); here the value is only validated. */
+static bool check_steal_barrier(sp_config *cfg, const char *text)
+{
+    (void)cfg;
+    return strcmp(text, "fence") == 0 || strcmp(text, "membarrier") == 0;
+}
+
 static bool apply_stats(sp_config *cfg, const char *text)
 {
     if (strcmp(text, "0") == 0) {
@@ -133,6 +143,10 @@ static const struct env_var {
      "initial slots of each worker deque (deques grow on demand)", apply_deque_capacity},
     {"SP_STATS", "0 or 1", "0", "log the per-worker counters when a pool is destroyed",
      apply_stats},
+    {"SP_STEAL_BARRIER", "fence or membarrier", "fence",
+     "how thieves order their deque reads: fence (default) or membarrier, which makes "
+     "the owner's pop fence-free but every steal cost a system call; read at program start",
+     check_steal_barrier},
 };
 
 int sp__config_apply_env(sp_config *cfg, bool log_invalid)
@@ -148,7 +162,7 @@ int sp__config_apply_env(sp_config *cfg, bool log_invalid)
 
         rc = EINVAL;
         if (log_invalid)
-            sp__log("invalid %s=\"%s\": expected %s; using the default", env_vars[i].name,
+            sp__log("invalid %s=\"%s\": expected %s; the value is ignored", env_vars[i].name,
                     text, env_vars[i].accepted);
     }
     return rc;
@@ -265,7 +279,8 @@ int sp_config_plan(const sp_config *cfg, sp_plan *plan, int *cpus, unsigned n)
         cfg = &env_cfg;
     }
 
-    int *all = calloc(SP_WORKERS_MAX, sizeof *all);
+    size_t all_size = SP_WORKERS_MAX * sizeof(int);
+    int *all = sp__alloc(all_size, alignof(int));
     if (all == NULL)
         return ENOMEM;
     int rc = sp__config_resolve_plan(cfg, plan, all);
@@ -273,7 +288,7 @@ int sp_config_plan(const sp_config *cfg, sp_plan *plan, int *cpus, unsigned n)
         for (unsigned i = 0; i < n; i++)
             cpus[i] = i < plan->workers ? all[i] : -1;
     }
-    free(all);
+    sp__free(all, all_size, alignof(int));
     return rc;
 }
 

@@ -5,6 +5,14 @@
  * Every function returns 0 or a positive errno value unless stated
  * otherwise. Invalid arguments are rejected with EINVAL and one log line
  * (see sp_set_log); nothing here aborts on bad input.
+ *
+ * fork(). The child of a process that has pools contains only the thread
+ * that called fork, so the parent's pools have no workers there. The child
+ * may call exec or _exit, and may use the library afresh: sp_default_pool()
+ * creates a new default pool in the child (the parent's one is forgotten
+ * and its memory leaked there), and sp_pool_create works as usual. Pools
+ * created by the parent must not be used or destroyed in the child; calls
+ * on them may block forever. The parent's pools keep working in the parent.
  */
 #ifndef STEALPOOL_POOL_H
 #define STEALPOOL_POOL_H

@@ -237,8 +237,9 @@ static void pool_free(sp_pool *pool)
     for (unsigned i = 0; i < count; i++)
         worker_free(pool->slots[i]);
 
-    free(pool->slots);
-    free(pool->cpus);
+    sp__free(pool->slots, (pool->workers + SP_SPARE_MAX) * sizeof *pool->slots,
+             alignof(sp_worker *));
+    sp__free(pool->cpus, SP_WORKERS_MAX * sizeof *pool->cpus, alignof(int));
     pthread_mutex_destroy(&pool->inject_lock);
     pthread_mutex_destroy(&pool->spare_lock);
     sp__free(pool, sizeof *pool, SP_CACHE_LINE);
@@ -274,22 +275,24 @@ int sp_pool_create(sp_pool **out, const sp_config *cfg)
         cfg = &env_cfg;
     }
 
-    int *cpus = calloc(SP_WORKERS_MAX, sizeof *cpus);
+    size_t cpus_size = SP_WORKERS_MAX * sizeof(int);
+    int *cpus = sp__alloc(cpus_size, alignof(int));
     if (cpus == NULL)
         return ENOMEM;
     sp_plan plan;
     int rc = sp__config_resolve_plan(cfg, &plan, cpus);
     unsigned workers = plan.workers;
     if (rc != 0) {
-        free(cpus);
+        sp__free(cpus, cpus_size, alignof(int));
         return rc;
     }
 
     sp_pool *pool = sp__alloc(sizeof *pool, SP_CACHE_LINE);
-    sp_worker **slots = calloc(workers + SP_SPARE_MAX, sizeof *slots);
+    size_t slots_size = (workers + SP_SPARE_MAX) * sizeof(sp_worker *);
+    sp_worker **slots = sp__alloc(slots_size, alignof(sp_worker *));
     if (pool == NULL || slots == NULL) {
-        free(cpus);
-        free(slots);
+        sp__free(cpus, cpus_size, alignof(int));
+        sp__free(slots, slots_size, alignof(sp_worker *));
         sp__free(pool, sizeof *pool, SP_CACHE_LINE);
         return ENOMEM;
     }
@@ -339,6 +342,28 @@ sp_pool *sp_default_pool(void)
 {
     pthread_once(&default_once, default_pool_create);
     return default_pool;
+}
+
+/*
+ * fork() child: only the forking thread exists in the child, so no pool of
+ * the parent has workers there. The child forgets the default pool, so that
+ * sp_default_pool() creates a fresh one on first use; the old pool's memory
+ * is leaked on purpose, because its locks and queues may be in any state.
+ * The once-flag is reset too, because another parent thread may have been
+ * inside the default pool's creation at the moment of the fork. If the
+ * forking thread was a worker, it is an ordinary thread in the child.
+ */
+static void pool_atfork_child(void)
+{
+    static const pthread_once_t once_init = PTHREAD_ONCE_INIT;
+    memcpy(&default_once, &once_init, sizeof default_once);
+    default_pool = NULL;
+    sp__current_worker = NULL;
+}
+
+__attribute__((constructor)) static void pool_register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, pool_atfork_child);
 }
 
 void sp__pool_print_stats(sp_pool *pool);
