@@ -102,6 +102,14 @@ static bool apply_deque_capacity(sp_config *cfg, const char *text)
     return true;
 }
 
+/* The steal barrier is chosen once per process when the library loads
+ * (src/platform/barrier.c); here the value is only validated. */
+static bool check_steal_barrier(sp_config *cfg, const char *text)
+{
+    (void)cfg;
+    return strcmp(text, "fence") == 0 || strcmp(text, "membarrier") == 0;
+}
+
 static bool apply_stats(sp_config *cfg, const char *text)
 {
     if (strcmp(text, "0") == 0) {
@@ -135,6 +143,10 @@ static const struct env_var {
      "initial slots of each worker deque (deques grow on demand)", apply_deque_capacity},
     {"SP_STATS", "0 or 1", "0", "log the per-worker counters when a pool is destroyed",
      apply_stats},
+    {"SP_STEAL_BARRIER", "fence or membarrier", "fence",
+     "how thieves order their deque reads: fence (default) or membarrier, which makes "
+     "the owner's pop fence-free but every steal cost a system call; read at program start",
+     check_steal_barrier},
 };
 
 int sp__config_apply_env(sp_config *cfg, bool log_invalid)
@@ -150,7 +162,7 @@ int sp__config_apply_env(sp_config *cfg, bool log_invalid)
 
         rc = EINVAL;
         if (log_invalid)
-            sp__log("invalid %s=\"%s\": expected %s; using the default", env_vars[i].name,
+            sp__log("invalid %s=\"%s\": expected %s; the value is ignored", env_vars[i].name,
                     text, env_vars[i].accepted);
     }
     return rc;
