@@ -17,10 +17,10 @@
  *   costs 1 ns), and the long-run rate is exact within half a nanosecond
  *   per request.
  * - tokens_at converts to double and is exact to double rounding.
- * - Spans are capped at 2^60 ns (about 36.5 years): a bucket whose refill
- *   from empty to burst would take longer stores only that span's worth,
- *   and a rate below one token per 2^60 ns (about 8.7e-10/s) is treated as
- *   rate 0 (no refill at all).
+ * - Spans are capped at 2^60 ns (about 36.5 years). A bucket whose refill
+ *   from empty to burst would take longer stores only that span's worth.
+ *   A rate below one token per 2^60 ns (about 8.7e-10/s) is treated as
+ *   rate 0, so the bucket never refills.
  * - A timestamp older than one already used never creates tokens: an older
  *   time sees at most the tokens of a newer one, and the TAT only moves
  *   back through a reservation cancel or a rate or burst change.
@@ -50,7 +50,7 @@ typedef struct sp_limiter sp_limiter;
 /*
  * A granted reservation. delay_ns is how long the caller must wait before
  * acting: 0 to act at once, INT64_MAX when the tokens can never be
- * available (the reservation then holds nothing). The other fields are
+ * available (the reservation then took nothing). The other fields are
  * private to the limiter.
  */
 typedef struct sp_reservation {

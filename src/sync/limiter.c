@@ -157,15 +157,17 @@ static inline void params_read(sp_limiter *l, params *p)
             continue;
         }
 
-        /* relaxed: validated by the gen recheck after the acquire fence */
-        p->mode = atomic_load_explicit(&l->mode, memory_order_relaxed);
-        p->rate = atomic_load_explicit(&l->rate, memory_order_relaxed);
-        p->burst = atomic_load_explicit(&l->burst, memory_order_relaxed);
-        p->tau_ns = atomic_load_explicit(&l->tau_ns, memory_order_relaxed);
-        p->cost_one = atomic_load_explicit(&l->cost_one, memory_order_relaxed);
+        /* acquire: pairs with the release stores in params_store. A field
+         * written by a change carries that change's odd gen with it, so the
+         * recheck below cannot miss the change. The acquire also keeps the
+         * recheck after these loads without a fence, which ThreadSanitizer
+         * does not model. */
+        p->mode = atomic_load_explicit(&l->mode, memory_order_acquire);
+        p->rate = atomic_load_explicit(&l->rate, memory_order_acquire);
+        p->burst = atomic_load_explicit(&l->burst, memory_order_acquire);
+        p->tau_ns = atomic_load_explicit(&l->tau_ns, memory_order_acquire);
+        p->cost_one = atomic_load_explicit(&l->cost_one, memory_order_acquire);
 
-        /* acquire fence: keeps the field loads above before the recheck */
-        atomic_thread_fence(memory_order_acquire);
         uint32_t after = atomic_load_explicit(&l->gen, memory_order_relaxed);
         if (after == before) {
             p->gen = before;
@@ -177,12 +179,13 @@ static inline void params_read(sp_limiter *l, params *p)
 /* Stores new parameters; called under write_lock with gen odd. */
 static void params_store(sp_limiter *l, const params *p)
 {
-    /* relaxed: published by the release increment of gen that follows */
-    atomic_store_explicit(&l->mode, p->mode, memory_order_relaxed);
-    atomic_store_explicit(&l->rate, p->rate, memory_order_relaxed);
-    atomic_store_explicit(&l->burst, p->burst, memory_order_relaxed);
-    atomic_store_explicit(&l->tau_ns, p->tau_ns, memory_order_relaxed);
-    atomic_store_explicit(&l->cost_one, p->cost_one, memory_order_relaxed);
+    /* release: pairs with the acquire loads in params_read, carrying the
+     * odd gen stored before these */
+    atomic_store_explicit(&l->mode, p->mode, memory_order_release);
+    atomic_store_explicit(&l->rate, p->rate, memory_order_release);
+    atomic_store_explicit(&l->burst, p->burst, memory_order_release);
+    atomic_store_explicit(&l->tau_ns, p->tau_ns, memory_order_release);
+    atomic_store_explicit(&l->cost_one, p->cost_one, memory_order_release);
 }
 
 /* Loads the state word, waiting out a rate or burst change. */
@@ -336,6 +339,38 @@ static int take(sp_limiter *l, const char *fn, int64_t n, int64_t now, int64_t l
     }
 }
 
+/* Takes n tokens at now if available: the allow path, without the
+ * reservation bookkeeping of take. */
+static inline bool admit(sp_limiter *l, const char *fn, int64_t n, int64_t now)
+{
+    for (;;) {
+        int64_t s = state_load(l);
+        params p;
+        params_read(l, &p);
+
+        if (p.mode == MODE_INF)
+            return true;
+        if (n > p.burst) {
+            sp__log("%s: n %lld is above the burst %lld", fn, (long long)n,
+                    (long long)p.burst);
+            return false;
+        }
+
+        int64_t desired;
+        if (p.mode == MODE_ZERO) {
+            if (s + n > p.burst)
+                return false;
+            desired = s + n;
+        } else {
+            desired = sat_add(max64(s, now), cost_ns(&p, n));
+            if (desired - p.tau_ns > now)
+                return false;
+        }
+        if (n == 0 || state_cas(l, s, desired))
+            return true;
+    }
+}
+
 static void grant_to_reservation(sp_limiter *l, const grant *g, sp_reservation *r)
 {
     r->delay_ns = g->delay_ns;
@@ -395,8 +430,7 @@ bool sp_limiter_allow_at(sp_limiter *l, int64_t n, int64_t now_ns)
     if (!request_valid("sp_limiter_allow_at", l, n, now_ns))
         return false;
 
-    grant g;
-    return take(l, "sp_limiter_allow_at", n, now_ns, now_ns, false, &g) == 0;
+    return admit(l, "sp_limiter_allow_at", n, now_ns);
 }
 
 bool sp_limiter_allow(sp_limiter *l, int64_t n)
@@ -404,9 +438,7 @@ bool sp_limiter_allow(sp_limiter *l, int64_t n)
     if (!request_valid("sp_limiter_allow", l, n, 0))
         return false;
 
-    grant g;
-    int64_t now = sp_now_ns();
-    return take(l, "sp_limiter_allow", n, now, now, false, &g) == 0;
+    return admit(l, "sp_limiter_allow", n, sp_now_ns());
 }
 
 int sp_limiter_reserve_at(sp_limiter *l, int64_t n, int64_t now_ns, sp_reservation *r)
@@ -539,10 +571,8 @@ static void change_params(sp_limiter *l, double rate, int64_t burst_or_negative)
     if (isnan(rate))
         rate = old.rate;
 
-    /* relaxed + release fence: the odd gen is visible before any new field
-     * (sequence-lock writer) */
+    /* relaxed: the release stores of the fields in params_store publish it */
     atomic_store_explicit(&l->gen, old.gen + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
 
     /* acq_rel: takes the state from the last request and keeps readers out */
     int64_t s = atomic_exchange_explicit(&l->state, STATE_LOCKED, memory_order_acq_rel);
