@@ -121,7 +121,7 @@ static int apply_option(uts_params *p, char letter, const char *value, char *err
     if (rc != 0)
         set_error(err, err_size,
                   "invalid value '%s' for UTS option -%c (accepted: -t 0|1, -a 0|3, "
-                  "-d 1..1000000, -b > 0, -q 0..1, -m 1..100, -r 0..2147483647)",
+                  "-d 1..1000000, -b above 0 up to 1e9, -q 0..1, -m 1..100, -r 0..2147483647)",
                   value, letter);
     return rc;
 }

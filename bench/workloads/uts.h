@@ -74,7 +74,7 @@ typedef struct uts_named_tree {
 /*
  * Parses UTS options such as "-t 1 -a 3 -d 10 -b 4 -r 19" into p. Options
  * not given keep the value p already holds; start from uts_params_init.
- * Accepts -t 0|1, -a 0|3, -d >= 1, -b > 0, -q in [0, 1], -m 1..100 and
+ * Accepts -t 0|1, -a 0|3, -d 1..1000000, -b in (0, 1e9], -q in [0, 1], -m 1..100 and
  * -r 0..2^31-1. Returns 0, or EINVAL after writing a one-line reason into
  * err (err_size bytes, may be 0). p is unspecified after an error.
  */
