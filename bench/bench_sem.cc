@@ -7,7 +7,7 @@
 //   1..8 on capacity 10.
 // items_per_second counts acquire+release pairs of all threads together.
 // sp_sem is strictly FIFO, so a releasing thread hands the unit to a queued
-// thread; ref_wsem and sem_t let the releasing thread take it back at once.
+// thread. ref_wsem and sem_t let the releasing thread take it back at once.
 #include <benchmark/benchmark.h>
 
 #include <semaphore.h>

@@ -2,7 +2,7 @@
  * Seeded, time-bounded stress of the weighted semaphore.
  *
  * sem_stress_random_weights: threads acquire random weights with random
- * deadlines and cancels; an atomic count of units held is checked against
+ * deadlines and cancels. An atomic count of units held is checked against
  * the capacity on every admission, and every unit must come back.
  *
  * sem_admission_cancel_race: a waiter's admission races with the cancel or
@@ -180,9 +180,9 @@ static void sem_stress_random_weights(void)
 
 /*
  * One waiter thread and this thread, in lock step per round. This thread
- * holds the only unit; the waiter queues acquire(1) with a context; then
- * this thread releases the unit and ends the context (cancel, or a deadline
- * already near) in a random order. The waiter reports its result; 0 means
+ * holds the only unit, and the waiter queues acquire(1) with a context.
+ * Then this thread releases the unit and ends the context (cancel, or a
+ * deadline already near) in a random order. The waiter reports its result; 0 means
  * it holds the unit, an error means the unit is free.
  */
 static struct {
