@@ -367,6 +367,57 @@ static void sem_destroy_after_last_task(void)
     CHECK_EQ(sp_pool_destroy(pool), 0);
 }
 
+/*
+ * sp_submit failing after admission: at once the error comes back and the
+ * units are free again; for a task admitted later the task is dropped,
+ * logged and its units released. A gate task keeps the pool's destroy
+ * from finishing while sp_submit returns EPIPE.
+ */
+static void *destroy_pool_main(void *arg)
+{
+    CHECK_EQ(sp_pool_destroy(arg), 0);
+    return NULL;
+}
+
+static void sem_submit_to_closing_pool(void)
+{
+    sp_pool *pool = pool_with_workers(2);
+    sp_sem *sem;
+    CHECK_EQ(sp_sem_create(&sem, 2), 0);
+    gate_task gate;
+    memset(&gate, 0, sizeof gate);
+    CHECK_EQ(sp_submit(pool, gate_task_run, &gate), 0);
+
+    /* Queued before the pool closes, admitted after. */
+    CHECK_EQ(sp_sem_acquire(sem, 2, NULL), 0);
+    atomic_int ran = 0;
+    CHECK_EQ(sp_sem_submit(sem, 2, pool, flag_task_run, &ran), 0);
+
+    pthread_t destroyer;
+    CHECK_EQ(pthread_create(&destroyer, NULL, destroy_pool_main, pool), 0);
+    int64_t limit = test_now_ns() + 5000 * MS * sp_test_scale();
+    while (sp_submit(pool, noop_task, NULL) != EPIPE && test_now_ns() < limit)
+        test_sleep_ns(100000);
+
+    atomic_store(&log_lines, 0);
+    sp_set_log(count_log, NULL);
+    CHECK_EQ(sp_sem_release(sem, 2), 0);
+    CHECK_EQ(atomic_load(&log_lines), 1);
+    CHECK_EQ(sp_sem_available(sem), 2);
+    CHECK_EQ(sp__sem_queued_count(sem, 0), 0);
+
+    /* Admitted at once: the caller gets the error, nothing is logged. */
+    CHECK_EQ(sp_sem_submit(sem, 1, pool, flag_task_run, &ran), EPIPE);
+    CHECK_EQ(atomic_load(&log_lines), 1);
+    CHECK_EQ(sp_sem_available(sem), 2);
+    sp_set_log(NULL, NULL);
+
+    atomic_store(&gate.open, true);
+    pthread_join(destroyer, NULL);
+    CHECK_EQ(atomic_load(&ran), 0);
+    sp_sem_destroy(sem);
+}
+
 int main(void)
 {
     RUN_TEST(sem_submit_bounds_running_tasks);
@@ -376,5 +427,6 @@ int main(void)
     RUN_TEST(sem_worker_acquire_behind_submitted);
     RUN_TEST(sem_destroy_with_queued_task);
     RUN_TEST(sem_destroy_after_last_task);
+    RUN_TEST(sem_submit_to_closing_pool);
     return check_exit_code();
 }
