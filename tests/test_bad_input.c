@@ -6,9 +6,9 @@
  *
  * Each row runs one small function that returns the observed result (an
  * errno value, 0, or 1/0 for a bool) and compares it with the expected one.
- * The row also states how many log lines the call must write; a row that
- * expects one line also expects the line to name the function (or the
- * variable or field given in the row). Rows whose expected result is
+ * The row also states how many log lines the call must write. When that is
+ * one line, the line must name the function, or the variable or field that
+ * the row gives instead. Rows whose expected result is
  * RESULT_CRASH document a call that does not check its argument; they run
  * in a child process, whose death is the expected result.
  */
