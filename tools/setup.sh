@@ -4,7 +4,7 @@
 set -eu
 
 packages="build-essential cmake pkg-config git libck-dev libjemalloc-dev libbenchmark-dev \
-libssl-dev libtbb-dev gnuplot-nox clang libclang-rt-14-dev"
+libssl-dev libtbb-dev gnuplot-nox clang libclang-rt-14-dev openmpi-bin libopenmpi-dev"
 
 missing=""
 for package in $packages; do
