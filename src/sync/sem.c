@@ -103,11 +103,13 @@ typedef struct sem_waiter {
     void    *arg;
 } sem_waiter;
 
+/* The fast paths read capacity and CAS state, so both share the first
+ * cache line; the lock and queue, written on the slow path, have their own. */
 struct sp_sem {
     _Alignas(SP_CACHE_LINE) _Atomic uint64_t state; /* see the file comment */
+    int64_t capacity; /* read-only after creation */
 
-    _Alignas(SP_CACHE_LINE) int64_t capacity; /* read-only after creation */
-    pthread_mutex_t  lock;
+    _Alignas(SP_CACHE_LINE) pthread_mutex_t lock;
     sem_waiter      *head; /* under lock */
     sem_waiter      *tail; /* under lock */
     _Atomic uint64_t tasks; /* see the file comment */
