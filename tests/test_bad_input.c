@@ -30,6 +30,21 @@
 /* The row's call did not return: it crashed (signal or sanitizer report). */
 #define RESULT_CRASH (-1000)
 
+/* Crash rows run in a fork child, and a crash row may start the default
+ * pool there. ThreadSanitizer cannot follow threads started in such a
+ * child (it exits with status 66), which would pass for the crash, so
+ * TSan builds skip these rows; the release and ASan builds run them. */
+#if defined(__SANITIZE_THREAD__)
+#define CRASH_ROWS_RUN 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CRASH_ROWS_RUN 0
+#endif
+#endif
+#ifndef CRASH_ROWS_RUN
+#define CRASH_ROWS_RUN 1
+#endif
+
 /* ---- Log capture ---------------------------------------------------------- */
 
 static _Atomic int log_lines;
@@ -1373,6 +1388,11 @@ static int run_isolated(const bad_case *c)
 
 static bool run_case(const bad_case *c)
 {
+    if (c->expected == RESULT_CRASH && !CRASH_ROWS_RUN) {
+        fprintf(stderr, "%s(%s): skipped under ThreadSanitizer\n", c->function, c->input);
+        return true;
+    }
+
     atomic_store_explicit(&log_lines, 0, memory_order_relaxed);
     last_line[0] = '\0';
 

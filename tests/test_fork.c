@@ -16,6 +16,21 @@
 
 #include "check.h"
 
+/* ThreadSanitizer cannot follow threads started in the child of a
+ * multithreaded process: it finds the id of a parent thread reused and
+ * exits with status 66. Under TSan the children therefore check only what
+ * needs no new thread; the release and ASan builds run everything. */
+#if defined(__SANITIZE_THREAD__)
+#define CHILD_STARTS_THREADS 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CHILD_STARTS_THREADS 0
+#endif
+#endif
+#ifndef CHILD_STARTS_THREADS
+#define CHILD_STARTS_THREADS 1
+#endif
+
 enum { FIB_N = 22, FIB_ANSWER = 17711 };
 
 /* Exit codes of a child, so that the parent can tell failures apart. */
@@ -97,6 +112,8 @@ static int child_use_library(sp_pool *parent_default)
 {
     if (sp_worker_index() != -1)
         return CHILD_STILL_A_WORKER;
+    if (!CHILD_STARTS_THREADS)
+        return CHILD_OK;
 
     sp_config cfg;
     sp_config_init(&cfg);
