@@ -8,8 +8,8 @@
  * messages. A rank whose stack is empty sends a work request to one random
  * other rank and waits for the reply. A victim with two or more nodes sends
  * the bottom half of its stack (the oldest, shallowest nodes, which tend to
- * root the largest subtrees), at most MAX_GIFT_NODES; otherwise it replies
- * no-work and the thief tries another victim after a short back-off sleep.
+ * root the largest subtrees), at most MAX_GIFT_NODES. Otherwise it replies
+ * no-work, and the thief tries another victim after a short back-off sleep.
  *
  * Threads. Only the main thread calls MPI, so MPI_THREAD_FUNNELED is
  * requested and checked. The pool's workers never call MPI. MPI errors use
@@ -317,7 +317,9 @@ static void handle_message(rank_state *s, const MPI_Status *status)
         break;
     case TAG_DONE:
         MPI_Recv(NULL, 0, MPI_BYTE, source, TAG_DONE, s->comm, MPI_STATUS_IGNORE);
-        if (s->done || s->list.count != 0)
+        if (s->done)
+            protocol_error(s, "second termination message", source);
+        if (s->list.count != 0)
             protocol_error(s, "termination announced while this rank has work", source);
         s->done = true;
         break;
@@ -619,7 +621,7 @@ static const uts_named_tree *find_known_tree(const uts_params *p)
 /*
  * Warns, from the first rank of each host, when stealpool would pin workers
  * of two ranks on that host to the same CPU. That happens with SP_PIN=cores
- * when MPI binds no rank (every rank sees the whole machine) or binds ranks
+ * when MPI binds no rank (every rank's mask is the whole machine) or binds ranks
  * to overlapping CPU sets.
  */
 static void warn_shared_cpus(MPI_Comm comm, const sp_config *cfg)
