@@ -20,7 +20,19 @@
 #include "platform/futex.h"
 #include "sched/pool_internal.h"
 
-enum { JOB_PENDING = 0, JOB_DONE = 1, JOB_SLEEPING = 2 };
+enum { JOB_PENDING = 0, JOB_DONE = 1 };
+
+/* Wakes the joiners sleeping until thief pushes work or finishes a job. */
+static void wake_helpers(sp_worker *thief)
+{
+    /* seq_cst: the caller's publication (a push, or a job marked done) is
+     * ordered before this load, against the increment in join_sleep */
+    if (atomic_load_explicit(&thief->helpers_sleeping, memory_order_seq_cst) == 0)
+        return;
+    /* release: pairs with the acquire load in join_sleep */
+    atomic_fetch_add_explicit(&thief->helper_seq, 1, memory_order_release);
+    sp__futex_wake(&thief->helper_seq, INT_MAX);
+}
 
 void sp__job_execute(sp_task *task, sp_worker *w)
 {
@@ -32,10 +44,35 @@ void sp__job_execute(sp_task *task, sp_worker *w)
     job->fn(job->arg);
     SP_COUNT(w, tasks_run);
 
-    /* acq_rel: publishes fn's effects to the joiner; reads whether it sleeps */
-    uint32_t prev = atomic_exchange_explicit(&job->state, JOB_DONE, memory_order_acq_rel);
-    if (prev == JOB_SLEEPING)
-        sp__futex_wake(&job->state, 1);
+    /* seq_cst: publishes fn's effects to the joiner and orders the store
+     * before the load of helpers_sleeping in wake_helpers */
+    atomic_store_explicit(&job->state, JOB_DONE, memory_order_seq_cst);
+    wake_helpers(w);
+}
+
+/*
+ * Sleeps until the thief pushes work or finishes a job. The joiner
+ * registers in helpers_sleeping, then checks the job and the thief's deque
+ * once more; the thief publishes first and then reads helpers_sleeping. One
+ * of the two sees the other, so the wake is not lost. The job record stays
+ * valid while the joiner sleeps, because the joiner owns it.
+ */
+static void join_sleep(sp_worker *w, sp__join_job *job, sp_worker *thief)
+{
+    /* acquire: pairs with the release increment in wake_helpers */
+    uint32_t seen = atomic_load_explicit(&thief->helper_seq, memory_order_acquire);
+    atomic_fetch_add_explicit(&thief->helpers_sleeping, 1, memory_order_seq_cst);
+    /* seq_cst fence: orders the increment before the checks below */
+    atomic_thread_fence(memory_order_seq_cst);
+
+    bool done = atomic_load_explicit(&job->state, memory_order_acquire) == JOB_DONE;
+    if (!done && !sp__deque_nonempty(&thief->jobs)) {
+        SP_COUNT(w, parks);
+        sp__futex_wait(&thief->helper_seq, seen, INT64_MAX);
+        SP_COUNT(w, wakeups);
+    }
+
+    atomic_fetch_sub_explicit(&thief->helpers_sleeping, 1, memory_order_relaxed);
 }
 
 /* Waits for a stolen job, helping its thief; sleeps after spin_us idle. */
@@ -44,7 +81,7 @@ static void join_wait(sp_worker *w, sp__join_job *job)
     int64_t idle_since = 0;
 
     for (;;) {
-        /* acquire: pairs with the exchange in sp__job_execute */
+        /* acquire: pairs with the store of JOB_DONE in sp__job_execute */
         uint32_t state = atomic_load_explicit(&job->state, memory_order_acquire);
         if (state == JOB_DONE)
             return;
@@ -66,22 +103,14 @@ static void join_wait(sp_worker *w, sp__join_job *job)
         int64_t now = sp_now_ns();
         if (idle_since == 0)
             idle_since = now;
-        if (now - idle_since < (int64_t)w->pool->spin_us * 1000) {
+        if (thief == NULL || now - idle_since < (int64_t)w->pool->spin_us * 1000) {
             for (int i = 0; i < 16; i++)
                 ck_pr_stall();
             continue;
         }
 
-        /* The thief runs a long sequential stretch: sleep until it is done. */
-        uint32_t expected = JOB_PENDING;
-        /* acquire on failure: the state may be JOB_DONE with fn's effects */
-        if (atomic_compare_exchange_strong_explicit(&job->state, &expected, JOB_SLEEPING,
-                                                    memory_order_acq_rel,
-                                                    memory_order_acquire)) {
-            SP_COUNT(w, parks);
-            sp__futex_wait(&job->state, JOB_SLEEPING, INT64_MAX);
-            SP_COUNT(w, wakeups);
-        }
+        /* The thief runs a sequential stretch with nothing to steal. */
+        join_sleep(w, job, thief);
         idle_since = 0;
     }
 }
@@ -92,9 +121,12 @@ bool sp__join_push_slow(sp_worker *w, sp__join_job *job)
     if (before < 0)
         return false;
 
-    /* The deque was empty: idle workers may not know that work exists. */
-    if (before == 0)
+    /* The deque was empty: idle workers and joiners sleeping on this
+     * worker may not know that work exists. */
+    if (before == 0) {
         sp__pool_notify(w->pool);
+        wake_helpers(w);
+    }
     return true;
 }
 

@@ -77,6 +77,11 @@ struct sp_worker {
     uint64_t  rng;  /* owner only */
     pthread_t thread;
 
+    /* Joiners whose stolen job this worker runs sleep on helper_seq until
+     * it pushes work or finishes a job. */
+    _Atomic uint32_t helper_seq;
+    _Atomic uint32_t helpers_sleeping;
+
     /* Spare threads only: sleeping while retired. */
     _Atomic uint32_t spare_wake;
     bool             retired; /* under pool->spare_lock */
