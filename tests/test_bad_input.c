@@ -8,11 +8,8 @@
  * errno value, 0, or 1/0 for a bool) and compares it with the expected one.
  * The row also states how many log lines the call must write. When that is
  * one line, the line must name the function, or the variable or field that
- * the row gives instead. Rows whose expected result is
- * RESULT_CRASH document a call that does not check its argument; they run
- * in a child process, whose death is the expected result.
+ * the row gives instead.
  */
-#include <fcntl.h>
 #include <float.h>
 #include <limits.h>
 #include <math.h>
@@ -20,30 +17,11 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <stealpool.h>
 
 #include "check.h"
-
-/* The row's call did not return: it crashed (signal or sanitizer report). */
-#define RESULT_CRASH (-1000)
-
-/* Crash rows run in a fork child, and a crash row may start the default
- * pool there. ThreadSanitizer cannot follow threads started in such a
- * child (it exits with status 66), which would pass for the crash, so
- * TSan builds skip these rows; the release and ASan builds run them. */
-#if defined(__SANITIZE_THREAD__)
-#define CRASH_ROWS_RUN 0
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CRASH_ROWS_RUN 0
-#endif
-#endif
-#ifndef CRASH_ROWS_RUN
-#define CRASH_ROWS_RUN 1
-#endif
 
 /* ---- Log capture ---------------------------------------------------------- */
 
@@ -359,10 +337,36 @@ static int pool_run_null_fn(void)
     return sp_pool_run(pool, NULL, NULL);
 }
 
-static int join_null_fn(void)
+static _Atomic int join_calls;
+
+static void count_join_call(void *arg)
 {
-    (sp_join)(NULL, NULL, NULL, NULL);
-    return 0;
+    (void)arg;
+    /* relaxed: read by the same thread after sp_join returns */
+    atomic_fetch_add_explicit(&join_calls, 1, memory_order_relaxed);
+}
+
+/* Returns how many of the two functions ran. */
+static int join_with(void (*fa)(void *), void (*fb)(void *))
+{
+    atomic_store_explicit(&join_calls, 0, memory_order_relaxed);
+    sp_join(fa, NULL, fb, NULL);
+    return atomic_load_explicit(&join_calls, memory_order_relaxed);
+}
+
+static int join_null_both(void)
+{
+    return join_with(NULL, NULL);
+}
+
+static int join_null_fa(void)
+{
+    return join_with(NULL, count_join_call);
+}
+
+static int join_null_fb(void)
+{
+    return join_with(count_join_call, NULL);
 }
 
 static void count_range(size_t lo, size_t hi, void *arg)
@@ -1136,7 +1140,7 @@ typedef struct bad_case {
     const char *function; /* the public function under test */
     const char *input;    /* the bad argument, in words */
     int (*run)(void);     /* returns the observed result */
-    int         expected; /* errno value, 0, 1/0 for bool, or RESULT_CRASH */
+    int         expected; /* errno value, 0, or 1/0 for bool */
     int         logs;     /* log lines the call must write */
     const char *log_word; /* must appear in the line; NULL: the function name */
 } bad_case;
@@ -1198,9 +1202,9 @@ static const bad_case cases[] = {
     ROW("sp_submit", "fn NULL", submit_null_fn, EINVAL, 1),
     ROW("sp_pool_run", "pool NULL", pool_run_null_pool, EINVAL, 1),
     ROW("sp_pool_run", "fn NULL", pool_run_null_fn, EINVAL, 1),
-    /* NOTE: sp_join does not check its function pointers, to keep a join
-     * at one push and one pop; a NULL fa or fb crashes. */
-    ROW("sp_join", "fa and fb NULL", join_null_fn, RESULT_CRASH, 0),
+    ROW("sp_join", "fa and fb NULL (functions run)", join_null_both, 0, 1),
+    ROW("sp_join", "fa NULL (functions run)", join_null_fa, 1, 1),
+    ROW("sp_join", "fb NULL (functions run)", join_null_fb, 1, 1),
     ROW("sp_parallel_for", "body NULL", parallel_for_null_body, EINVAL, 1),
     ROW("sp_parallel_for", "begin > end", parallel_for_reversed, EINVAL, 1),
     ROW("sp_parallel_for", "begin == end", parallel_for_empty, 0, 0),
@@ -1361,42 +1365,12 @@ static const bad_case cases[] = {
     ROW("sp_limiter_destroy", "limiter NULL", limiter_destroy_null, 0, 0),
 };
 
-/* Runs the row in a child process. Returns RESULT_CRASH when the child did
- * not return from the call, else the child's exit code. */
-static int run_isolated(const bad_case *c)
-{
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        /* The crash report of a sanitizer is expected noise here. */
-        int null_fd = open("/dev/null", O_WRONLY);
-        if (null_fd >= 0)
-            dup2(null_fd, STDERR_FILENO);
-        int rc = c->run();
-        _exit(rc == 0 ? 0 : 1);
-    }
-
-    int status;
-    if (waitpid(pid, &status, 0) != pid)
-        return -1;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return 0;
-    return RESULT_CRASH;
-}
-
 static bool run_case(const bad_case *c)
 {
-    if (c->expected == RESULT_CRASH && !CRASH_ROWS_RUN) {
-        fprintf(stderr, "%s(%s): skipped under ThreadSanitizer\n", c->function, c->input);
-        return true;
-    }
-
     atomic_store_explicit(&log_lines, 0, memory_order_relaxed);
     last_line[0] = '\0';
 
-    int observed = c->expected == RESULT_CRASH ? run_isolated(c) : c->run();
+    int observed = c->run();
     int lines = atomic_load_explicit(&log_lines, memory_order_relaxed);
     const char *word = c->log_word != NULL ? c->log_word : c->function;
 
@@ -1406,7 +1380,7 @@ static bool run_case(const bad_case *c)
                 c->expected);
         ok = false;
     }
-    if (c->expected != RESULT_CRASH && lines != c->logs) {
+    if (lines != c->logs) {
         fprintf(stderr, "%s(%s): wrote %d log line(s), expected %d; last: \"%s\"\n",
                 c->function, c->input, lines, c->logs, last_line);
         ok = false;

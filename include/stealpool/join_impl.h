@@ -58,12 +58,19 @@ extern bool sp__heavy_barrier_available;
 
 void sp__job_execute(sp__task *task, struct sp_worker *w);
 void sp__join_outside(void (*fa)(void *), void *a, void (*fb)(void *), void *b);
+void sp__join_null(void (*fa)(void *), void *a, void (*fb)(void *), void *b);
 bool sp__join_push_slow(struct sp_worker *w, sp__join_job *job);
 bool sp__join_pop_slow(struct sp_worker *w, sp__join_job *job, int64_t bottom);
 
 static inline __attribute__((always_inline)) void
 sp__join_inline(void (*fa)(void *), void *a, void (*fb)(void *), void *b)
 {
+    /* Constant function pointers make this check free in the common case. */
+    if (__builtin_expect(fa == NULL || fb == NULL, 0)) {
+        sp__join_null(fa, a, fb, b);
+        return;
+    }
+
     struct sp_worker *w = sp__current_worker;
     if (__builtin_expect(w == NULL, 0)) {
         sp__join_outside(fa, a, fb, b);

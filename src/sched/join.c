@@ -177,6 +177,18 @@ void sp__join_outside(void (*fa)(void *), void *a, void (*fb)(void *), void *b)
     }
 }
 
+void sp__join_null(void (*fa)(void *), void *a, void (*fb)(void *), void *b)
+{
+    const char *which = fa == NULL && fb == NULL ? "fa and fb are"
+                        : fa == NULL             ? "fa is"
+                                                 : "fb is";
+    sp__log("sp_join: %s NULL; nothing runs in place of a NULL function", which);
+    if (fa != NULL)
+        fa(a);
+    if (fb != NULL)
+        fb(b);
+}
+
 void(sp_join)(void (*fa)(void *), void *a, void (*fb)(void *), void *b)
 {
     sp__join_inline(fa, a, fb, b);

@@ -324,24 +324,31 @@ int sp_pool_create(sp_pool **out, const sp_config *cfg)
     return 0;
 }
 
-static pthread_once_t default_once = PTHREAD_ONCE_INIT;
-static sp_pool *default_pool;
-
-static void default_pool_create(void)
-{
-    sp_pool *pool;
-    int rc = sp_pool_create(&pool, NULL);
-    if (rc != 0) {
-        sp__log("the default pool could not be created (error %d)", rc);
-        return;
-    }
-    default_pool = pool;
-}
+/* The default pool: created on first use under default_lock, retried on
+ * the next call when creation fails. */
+static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic(sp_pool *) default_pool;
 
 sp_pool *sp_default_pool(void)
 {
-    pthread_once(&default_once, default_pool_create);
-    return default_pool;
+    /* acquire: pairs with the release store below, publishing the pool */
+    sp_pool *pool = atomic_load_explicit(&default_pool, memory_order_acquire);
+    if (pool != NULL)
+        return pool;
+
+    pthread_mutex_lock(&default_lock);
+    /* relaxed: under the lock that every store holds */
+    pool = atomic_load_explicit(&default_pool, memory_order_relaxed);
+    if (pool == NULL) {
+        int rc = sp_pool_create(&pool, NULL);
+        if (rc == 0)
+            atomic_store_explicit(&default_pool, pool, memory_order_release);
+        else
+            sp__log("the default pool could not be created (error %d); the next call retries",
+                    rc);
+    }
+    pthread_mutex_unlock(&default_lock);
+    return pool;
 }
 
 /*
@@ -349,15 +356,14 @@ sp_pool *sp_default_pool(void)
  * the parent has workers there. The child forgets the default pool, so that
  * sp_default_pool() creates a fresh one on first use; the old pool's memory
  * is leaked on purpose, because its locks and queues may be in any state.
- * The once-flag is reset too, because another parent thread may have been
- * inside the default pool's creation at the moment of the fork. If the
- * forking thread was a worker, it is an ordinary thread in the child.
+ * The lock is initialised again, because another parent thread may have
+ * held it at the moment of the fork. If the forking thread was a worker, it
+ * is an ordinary thread in the child.
  */
 static void pool_atfork_child(void)
 {
-    static const pthread_once_t once_init = PTHREAD_ONCE_INIT;
-    memcpy(&default_once, &once_init, sizeof default_once);
-    default_pool = NULL;
+    pthread_mutex_init(&default_lock, NULL);
+    atomic_store_explicit(&default_pool, NULL, memory_order_relaxed);
     sp__current_worker = NULL;
 }
 
@@ -374,7 +380,8 @@ int sp_pool_destroy(sp_pool *pool)
         sp__log("sp_pool_destroy: pool is NULL");
         return EINVAL;
     }
-    if (pool == default_pool) {
+    /* relaxed: comparing the pointer needs no ordering */
+    if (pool == atomic_load_explicit(&default_pool, memory_order_relaxed)) {
         sp__log("sp_pool_destroy: the default pool lives until the process exits");
         return EINVAL;
     }
