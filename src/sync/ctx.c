@@ -97,11 +97,12 @@ int sp__waiter_sleep(sp__waiter *w, uint32_t seen, sp_ctx *ctx)
 
 static void ctx_unref(sp_ctx *ctx);
 
-/* Creates a child of parent with the given own deadline. */
-static int ctx_create(sp_ctx *parent, int64_t deadline_ns, sp_ctx **out)
+/* Creates a child of parent with the given own deadline; function names
+ * the caller in log messages. */
+static int ctx_create(const char *function, sp_ctx *parent, int64_t deadline_ns, sp_ctx **out)
 {
     if (out == NULL) {
-        sp__log("sp_ctx_with_*: out is NULL");
+        sp__log("%s: out is NULL", function);
         return EINVAL;
     }
 
@@ -145,12 +146,12 @@ static int ctx_create(sp_ctx *parent, int64_t deadline_ns, sp_ctx **out)
 
 int sp_ctx_with_cancel(sp_ctx *parent, sp_ctx **out)
 {
-    return ctx_create(parent, INT64_MAX, out);
+    return ctx_create("sp_ctx_with_cancel", parent, INT64_MAX, out);
 }
 
 int sp_ctx_with_deadline(sp_ctx *parent, int64_t deadline_ns, sp_ctx **out)
 {
-    return ctx_create(parent, deadline_ns, out);
+    return ctx_create("sp_ctx_with_deadline", parent, deadline_ns, out);
 }
 
 int sp_ctx_with_timeout(sp_ctx *parent, int64_t timeout_ns, sp_ctx **out)
@@ -163,7 +164,7 @@ int sp_ctx_with_timeout(sp_ctx *parent, int64_t timeout_ns, sp_ctx **out)
         deadline = INT64_MAX;
     else
         deadline = now + timeout_ns;
-    return ctx_create(parent, deadline, out);
+    return ctx_create("sp_ctx_with_timeout", parent, deadline, out);
 }
 
 /* Sets err and wakes waiters and children; reason is the error to record. */
@@ -279,8 +280,15 @@ int sp__ctx_watch(sp_ctx *ctx, sp__waiter *w)
         ctx->waiters = w;
     }
     pthread_mutex_unlock(&ctx->lock);
+    if (err != 0)
+        return err;
 
-    return err != 0 ? err : sp_ctx_err(ctx);
+    /* The deadline may have passed without a cancel: leave no registration
+     * behind, as the contract for an ended context promises. */
+    err = sp_ctx_err(ctx);
+    if (err != 0)
+        sp__ctx_unwatch(ctx, w);
+    return err;
 }
 
 void sp__ctx_unwatch(sp_ctx *ctx, sp__waiter *w)
