@@ -8,4 +8,4 @@ tools/setup.sh
 
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)"
-exec build/release/tools/stealpool-bench/stealpool-bench "$@"
+exec build/release/tools/stealpool-bench "$@"
