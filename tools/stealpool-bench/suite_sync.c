@@ -1,0 +1,506 @@
+/*
+ * The sync suite: S1 semaphore and C1 channel costs of stealpool against
+ * POSIX sem_t and the mutex+condvar versions of bench/ref/.
+ *
+ * S1(a) one thread, acquire(1) + release(1) pairs, nothing contended;
+ * S1(b) two threads hammering a semaphore of capacity 1;
+ * S1(c) two threads acquiring random weights 1..8 of capacity 10;
+ * C1    8-byte values through a queue of capacity 64, 1 -> 1 and 2 -> 2.
+ *
+ * Every run does a fixed amount of work, so the ratio of two medians is
+ * the ratio of throughputs. The answer checks: a counter that the
+ * capacity-1 semaphore guards must count every pair (mutual exclusion),
+ * every semaphore is full again at the end, and the checksum of the
+ * received channel values equals that of the sent ones.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <stealpool.h>
+
+#include "bench.h"
+#include "mutex_queue.h"
+#include "pthread_wsem.h"
+
+/* Timed rounds per workload when --reps is not given. */
+#define DEFAULT_REPS 5
+
+/* Work per run, sized for runs of 20 to 100 ms here. */
+#define UNCONTENDED_PAIRS 4000000u
+#define HANDOFF_PAIRS_PER_THREAD 500000u
+#define WEIGHTED_PAIRS_PER_THREAD 500000u
+#define CHANNEL_ELEMENTS 200000u
+
+#define WEIGHTED_CAPACITY 10
+#define MAX_WEIGHT 8
+#define CHANNEL_CAPACITY 64
+
+/* Maximum threads of one run: 2 producers and 2 consumers. */
+#define MAX_THREADS 4
+
+typedef enum { SYSTEM_STEALPOOL, SYSTEM_POSIX, SYSTEM_MUTEX } sync_system;
+
+static const char *sem_system_name(sync_system system)
+{
+    switch (system) {
+    case SYSTEM_STEALPOOL:
+        return "stealpool sp_sem";
+    case SYSTEM_POSIX:
+        return "POSIX sem_t";
+    default:
+        return "mutex+condvar semaphore";
+    }
+}
+
+static const char *chan_system_name(sync_system system)
+{
+    return system == SYSTEM_STEALPOOL ? "stealpool sp_chan" : "mutex+condvar queue";
+}
+
+/* ---- semaphores -------------------------------------------------------- */
+
+/* One semaphore of any system; the context of an S1 case. */
+typedef struct sem_case {
+    sync_system system;
+    int64_t capacity;
+    unsigned threads;
+    unsigned pairs_per_thread;
+    bool random_weights;
+
+    sp_sem *stealpool;
+    sem_t posix;
+    ref_wsem mutex;
+
+    /* Guarded by the semaphore when capacity is 1; checked after the run. */
+    uint64_t guarded_count;
+} sem_case;
+
+static int sem_case_open(sem_case *c)
+{
+    c->guarded_count = 0;
+    switch (c->system) {
+    case SYSTEM_STEALPOOL:
+        return sp_sem_create(&c->stealpool, c->capacity);
+    case SYSTEM_POSIX:
+        return sem_init(&c->posix, 0, (unsigned)c->capacity) == 0 ? 0 : errno;
+    default:
+        return ref_wsem_init(&c->mutex, c->capacity);
+    }
+}
+
+/* Returns the units free now; the run is over, so nothing is held. */
+static int64_t sem_case_available(sem_case *c)
+{
+    int value = -1;
+    switch (c->system) {
+    case SYSTEM_STEALPOOL:
+        return sp_sem_available(c->stealpool);
+    case SYSTEM_POSIX:
+        sem_getvalue(&c->posix, &value);
+        return value;
+    default:
+        return c->mutex.available; /* the threads that changed it were joined */
+    }
+}
+
+static void sem_case_close(sem_case *c)
+{
+    switch (c->system) {
+    case SYSTEM_STEALPOOL:
+        sp_sem_destroy(c->stealpool);
+        break;
+    case SYSTEM_POSIX:
+        sem_destroy(&c->posix);
+        break;
+    default:
+        ref_wsem_destroy(&c->mutex);
+        break;
+    }
+}
+
+/* xorshift64: the weight generator, seeded per thread so that every system gets the same weights. */
+static int64_t next_weight(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    return 1 + (int64_t)(x % MAX_WEIGHT);
+}
+
+/* Runs one thread's pairs; returns 0 or the first error of an acquire. */
+static int sem_pairs(sem_case *c, unsigned thread)
+{
+    uint64_t seed = 0x9e3779b97f4a7c15u * (thread + 1);
+    bool guarded = c->capacity == 1;
+
+    for (unsigned i = 0; i < c->pairs_per_thread; i++) {
+        int64_t n = c->random_weights ? next_weight(&seed) : 1;
+
+        switch (c->system) {
+        case SYSTEM_STEALPOOL: {
+            int rc = sp_sem_acquire(c->stealpool, n, NULL);
+            if (rc != 0)
+                return rc;
+            if (guarded)
+                c->guarded_count++;
+            sp_sem_release(c->stealpool, n);
+            break;
+        }
+        case SYSTEM_POSIX:
+            while (sem_wait(&c->posix) != 0)
+                if (errno != EINTR)
+                    return errno;
+            if (guarded)
+                c->guarded_count++;
+            sem_post(&c->posix);
+            break;
+        default:
+            ref_wsem_acquire(&c->mutex, n);
+            if (guarded)
+                c->guarded_count++;
+            ref_wsem_release(&c->mutex, n);
+            break;
+        }
+    }
+    return 0;
+}
+
+/* ---- threads ----------------------------------------------------------- */
+
+typedef struct team_member {
+    pthread_t thread;
+    unsigned index;
+    int (*body)(void *context, unsigned index);
+    void *context;
+    int rc;
+} team_member;
+
+static void *team_member_main(void *arg)
+{
+    team_member *m = arg;
+    m->rc = m->body(m->context, m->index);
+    return NULL;
+}
+
+/* Runs body(context, i) on `count` threads and joins them; returns the first error. */
+static int run_team(unsigned count, int (*body)(void *, unsigned), void *context)
+{
+    team_member members[MAX_THREADS];
+    unsigned started = 0;
+    int rc = 0;
+
+    if (count == 1)
+        return body(context, 0);
+
+    for (; started < count; started++) {
+        members[started] = (team_member){.index = started, .body = body, .context = context};
+        rc = pthread_create(&members[started].thread, NULL, team_member_main, &members[started]);
+        if (rc != 0)
+            break;
+    }
+
+    for (unsigned i = 0; i < started; i++) {
+        pthread_join(members[i].thread, NULL);
+        if (rc == 0)
+            rc = members[i].rc;
+    }
+    return rc;
+}
+
+static int sem_thread_body(void *context, unsigned index)
+{
+    return sem_pairs(context, index);
+}
+
+static int run_sem_case(void *context, sb_answer *answer)
+{
+    sem_case *c = context;
+    int rc = sem_case_open(c);
+    if (rc != 0)
+        return rc;
+
+    rc = run_team(c->threads, sem_thread_body, c);
+
+    uint64_t pairs = (uint64_t)c->threads * c->pairs_per_thread;
+    bool full = sem_case_available(c) == c->capacity;
+    bool counted = c->capacity != 1 || c->guarded_count == pairs;
+    *answer = rc == 0 && full && counted ? SB_ANSWER_OK : SB_ANSWER_WRONG;
+    if (rc == 0 && !full)
+        sb_progress("%s: %lld units free after the run, expected %lld",
+                    sem_system_name(c->system), (long long)sem_case_available(c),
+                    (long long)c->capacity);
+    if (rc == 0 && !counted)
+        sb_progress("%s: the guarded counter reached %llu, expected %llu: mutual exclusion "
+                    "failed",
+                    sem_system_name(c->system), (unsigned long long)c->guarded_count,
+                    (unsigned long long)pairs);
+
+    sem_case_close(c);
+    return rc;
+}
+
+/* ---- channels ---------------------------------------------------------- */
+
+typedef struct chan_case {
+    sync_system system;
+    unsigned producers; /* as many consumers */
+    sp_chan *chan;
+    mutex_queue queue;
+    uint64_t received_sum[MAX_THREADS];
+} chan_case;
+
+/* Values sent: 1 .. CHANNEL_ELEMENTS, each once, split among the producers. */
+static int chan_thread_body(void *context, unsigned index)
+{
+    chan_case *c = context;
+    unsigned per_thread = CHANNEL_ELEMENTS / c->producers;
+    bool producer = index < c->producers;
+    unsigned slot = producer ? index : index - c->producers;
+    uint64_t sum = 0;
+
+    for (unsigned i = 0; i < per_thread; i++) {
+        uint64_t value = (uint64_t)slot * per_thread + i + 1;
+        int rc = 0;
+
+        if (c->system == SYSTEM_STEALPOOL && producer)
+            rc = sp_chan_send(c->chan, &value, NULL);
+        else if (c->system == SYSTEM_STEALPOOL)
+            rc = sp_chan_recv(c->chan, &value, NULL);
+        else if (producer)
+            mutex_queue_push(&c->queue, value);
+        else
+            value = mutex_queue_pop(&c->queue);
+        if (rc != 0)
+            return rc;
+
+        sum += value;
+    }
+
+    if (!producer)
+        c->received_sum[slot] = sum;
+    return 0;
+}
+
+static int run_chan_case(void *context, sb_answer *answer)
+{
+    chan_case *c = context;
+    int rc;
+    if (c->system == SYSTEM_STEALPOOL)
+        rc = sp_chan_create(&c->chan, sizeof(uint64_t), CHANNEL_CAPACITY);
+    else
+        rc = mutex_queue_init(&c->queue, CHANNEL_CAPACITY) == 0 ? 0 : ENOMEM;
+    if (rc != 0)
+        return rc;
+
+    memset(c->received_sum, 0, sizeof c->received_sum);
+    rc = run_team(2 * c->producers, chan_thread_body, c);
+
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < c->producers; i++)
+        sum += c->received_sum[i];
+    uint64_t n = CHANNEL_ELEMENTS;
+    uint64_t expected = n * (n + 1) / 2;
+    *answer = rc == 0 && sum == expected ? SB_ANSWER_OK : SB_ANSWER_WRONG;
+    if (rc == 0 && sum != expected)
+        sb_progress("%s: checksum of the received values %llu, expected %llu",
+                    chan_system_name(c->system), (unsigned long long)sum,
+                    (unsigned long long)expected);
+
+    if (c->system == SYSTEM_STEALPOOL)
+        sp_chan_destroy(c->chan);
+    else
+        mutex_queue_destroy(&c->queue);
+    return rc;
+}
+
+/* ---- workloads --------------------------------------------------------- */
+
+static unsigned reps_of(const sb_options *options)
+{
+    return options->reps > 0 ? options->reps : DEFAULT_REPS;
+}
+
+/* Measures the semaphore systems given, the first one being the baseline. */
+static int measure_sem(sb_report *report, const sb_options *options, const char *name,
+                       const sem_case *shape, const sync_system *systems, size_t count,
+                       sem_case *contexts, sb_case *cases)
+{
+    for (size_t i = 0; i < count; i++) {
+        contexts[i] = *shape;
+        contexts[i].system = systems[i];
+        cases[i] = (sb_case){
+            .system = sem_system_name(systems[i]),
+            .baseline = i == 0,
+            .run = run_sem_case,
+            .context = &contexts[i],
+        };
+    }
+
+    sb_workload workload = {
+        .name = name,
+        .unit = "ms",
+        .items = (double)shape->threads * shape->pairs_per_thread,
+        .item = "pair",
+        .reps = reps_of(options),
+    };
+    return sb_measure(report, &workload, cases, count);
+}
+
+/* Returns the median of the case run on system, or 0. */
+static double median_of(const sb_case *cases, const sem_case *contexts, size_t count,
+                        sync_system system)
+{
+    for (size_t i = 0; i < count; i++)
+        if (contexts[i].system == system)
+            return cases[i].median_ns;
+    return 0.0;
+}
+
+/* Adds the million pairs per second of every case as one note. */
+static void note_pair_rates(sb_report *report, const char *label, const sb_case *cases,
+                            const sem_case *contexts, size_t count)
+{
+    char text[192];
+    size_t used = 0;
+    text[0] = '\0';
+    for (size_t i = 0; i < count && used < sizeof text; i++) {
+        double pairs = (double)contexts[i].threads * contexts[i].pairs_per_thread;
+        used += (size_t)snprintf(text + used, sizeof text - used, "%s%s %.1f", i == 0 ? "" : ", ",
+                                 cases[i].system, pairs / cases[i].median_ns * 1e3);
+    }
+    sb_report_note(report, "%s million pairs/s: %s", label, text);
+}
+
+static int measure_uncontended(sb_report *report, const sb_options *options)
+{
+    static const sync_system systems[] = {SYSTEM_POSIX, SYSTEM_STEALPOOL, SYSTEM_MUTEX};
+    sem_case shape = {.capacity = 1, .threads = 1, .pairs_per_thread = UNCONTENDED_PAIRS};
+    sem_case contexts[3];
+    sb_case cases[3];
+
+    int rc = measure_sem(report, options, "S1(a) sem uncontended, 1 thread", &shape, systems, 3,
+                         contexts, cases);
+    if (rc != 0)
+        return rc;
+
+    double ours = median_of(cases, contexts, 3, SYSTEM_STEALPOOL);
+    double posix = median_of(cases, contexts, 3, SYSTEM_POSIX);
+    sb_report_note(report, "S1(a): sp_sem / sem_t time = %.2f (target <= 1); %.1f ns per pair",
+                   ours / posix, ours / UNCONTENDED_PAIRS);
+    return 0;
+}
+
+static int measure_handoff(sb_report *report, const sb_options *options)
+{
+    static const sync_system systems[] = {SYSTEM_POSIX, SYSTEM_STEALPOOL, SYSTEM_MUTEX};
+    sem_case shape = {.capacity = 1, .threads = 2, .pairs_per_thread = HANDOFF_PAIRS_PER_THREAD};
+    sem_case contexts[3];
+    sb_case cases[3];
+
+    int rc = measure_sem(report, options, "S1(b) sem capacity 1, 2 threads", &shape, systems, 3,
+                         contexts, cases);
+    if (rc != 0)
+        return rc;
+
+    note_pair_rates(report, "S1(b)", cases, contexts, 3);
+    double ours = median_of(cases, contexts, 3, SYSTEM_STEALPOOL);
+    double pairs = 2.0 * HANDOFF_PAIRS_PER_THREAD;
+    sb_report_note(report,
+                   "S1(b): sp_sem %.1f million pairs/s (target >= 10, strict FIFO); sem_t and "
+                   "mutex+condvar are unfair: the releasing thread usually re-acquires",
+                   pairs / ours * 1e3);
+    return 0;
+}
+
+static int measure_weighted(sb_report *report, const sb_options *options)
+{
+    static const sync_system systems[] = {SYSTEM_MUTEX, SYSTEM_STEALPOOL};
+    sem_case shape = {.capacity = WEIGHTED_CAPACITY,
+                      .threads = 2,
+                      .pairs_per_thread = WEIGHTED_PAIRS_PER_THREAD,
+                      .random_weights = true};
+    sem_case contexts[2];
+    sb_case cases[2];
+
+    int rc = measure_sem(report, options, "S1(c) sem weights 1..8 of 10, 2 threads", &shape,
+                         systems, 2, contexts, cases);
+    if (rc != 0)
+        return rc;
+
+    note_pair_rates(report, "S1(c)", cases, contexts, 2);
+    double ours = median_of(cases, contexts, 2, SYSTEM_STEALPOOL);
+    double mutex = median_of(cases, contexts, 2, SYSTEM_MUTEX);
+    sb_report_note(report, "S1(c): mutex+condvar time / sp_sem time = %.2f (target >= 1)",
+                   mutex / ours);
+    return 0;
+}
+
+static int measure_channel(sb_report *report, const sb_options *options, unsigned producers)
+{
+    chan_case contexts[2] = {{.system = SYSTEM_MUTEX, .producers = producers},
+                             {.system = SYSTEM_STEALPOOL, .producers = producers}};
+    sb_case cases[2];
+    for (size_t i = 0; i < 2; i++)
+        cases[i] = (sb_case){
+            .system = chan_system_name(contexts[i].system),
+            .baseline = i == 0,
+            .run = run_chan_case,
+            .context = &contexts[i],
+        };
+
+    char name[64];
+    snprintf(name, sizeof name, "C1 channel %u -> %u, capacity %u", producers, producers,
+             CHANNEL_CAPACITY);
+    sb_workload workload = {
+        .name = name,
+        .unit = "ms",
+        .items = CHANNEL_ELEMENTS,
+        .item = "element",
+        .reps = reps_of(options),
+    };
+    int rc = sb_measure(report, &workload, cases, 2);
+    if (rc != 0)
+        return rc;
+
+    sb_report_note(report, "C1 %u -> %u: mutex+condvar queue time / sp_chan time = %.2f (target "
+                           ">= 2); %.1f ns per element",
+                   producers, producers, cases[0].median_ns / cases[1].median_ns,
+                   cases[1].median_ns / CHANNEL_ELEMENTS);
+    return 0;
+}
+
+static int run_sync(const sb_options *options, sb_report *report)
+{
+    if (options->compare != SB_COMPARE_ALL)
+        sb_report_note(report, "--compare does not apply here: POSIX sem_t and the "
+                               "mutex+condvar versions always run");
+
+    int rc = measure_uncontended(report, options);
+    if (rc == 0)
+        rc = measure_handoff(report, options);
+    if (rc == 0)
+        rc = measure_weighted(report, options);
+    if (rc == 0)
+        rc = measure_channel(report, options, 1);
+    if (rc == 0)
+        rc = measure_channel(report, options, 2);
+
+    if (rc == 0)
+        sb_report_note(report, "%u timed runs per row after one warm-up run; rows use plain "
+                               "threads, no pool (workers -)",
+                       reps_of(options));
+    return rc;
+}
+
+const sb_suite sb_suite_sync = {
+    .name = "sync",
+    .description = "S1 semaphore (uncontended, capacity-1 handoff, weights 1..8 of 10) and "
+                   "C1 channel (1 -> 1, 2 -> 2): stealpool against POSIX sem_t and "
+                   "mutex+condvar code",
+    .run = run_sync,
+};
