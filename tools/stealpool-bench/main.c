@@ -63,10 +63,16 @@ static void print_help(FILE *out)
             "nanoseconds divided by the work items of one run (fib: calls, 2*fib(n+1)-1;\n"
             "n-queens: queen placements; UTS: tree nodes); vs 1 worker is the 1-worker\n"
             "median of the same system divided by this median; answer checked is yes,\n"
-            "no (nothing to check) or WRONG. Progress lines go to stderr.\n"
+            "no (nothing to check) or WRONG. Progress lines go to stderr. The sync and\n"
+            "limiter rows run on plain threads (workers -), always against POSIX and\n"
+            "mutex+condvar code whatever --compare says. In the idle suite the median is\n"
+            "process CPU time or wake latency, as the workload name says, measured on a\n"
+            "pool of one worker per usable CPU.\n"
             "\n"
             "The default forkjoin run takes 1 to 2 minutes on 2 CPUs, most of it in UTS\n"
             "(about 1.3 s per sequential run of T1 or T3); --reps 5 takes about 3 minutes.\n"
+            "Measured on 2 CPUs, 'all' took 2 minutes; sync takes about 5 s, limiter 9 s\n"
+            "and idle 10 s of that.\n"
             "\n"
             "Suites:\n");
     for (size_t i = 0; sb_suites[i] != NULL; i++)

@@ -24,7 +24,8 @@ static const char *const reference_prefixes[] = {"sequential", "oneTBB", "OpenMP
 
 /* The fields of one report row that the panels use. */
 typedef struct plot_row {
-    char workload[112]; /* suite and workload, "forkjoin: F1 fib(32)" */
+    char workload[112]; /* suite and workload, "forkjoin: F1 fib(32)", unique */
+    const char *name;   /* the workload part of workload, for labels */
     char system[48];
     unsigned workers;
     double median_ns;
@@ -130,6 +131,10 @@ static int load_rows(const sb_report *report, plot_rows *out)
         plot_row *row = &out->rows[out->count++];
         snprintf(row->workload, sizeof row->workload, "%s: %s", fields[CSV_SUITE],
                  fields[CSV_WORKLOAD]);
+        size_t name_offset = strlen(fields[CSV_SUITE]) + 2;
+        if (name_offset >= sizeof row->workload)
+            name_offset = sizeof row->workload - 1;
+        row->name = row->workload + name_offset;
         snprintf(row->system, sizeof row->system, "%s", fields[CSV_SYSTEM]);
         row->workers = (unsigned)strtoul(fields[CSV_WORKERS], NULL, 10);
         row->median_ns = strtod(fields[CSV_MEDIAN_NS], NULL);
@@ -187,7 +192,7 @@ static size_t write_speedup(const plot_rows *rows, FILE *data, const char *data_
         }
 
         char title[176];
-        snprintf(title, sizeof title, "%s, %s", first->workload, first->system);
+        snprintf(title, sizeof title, "%s, %s", first->name, first->system);
         fprintf(plot, "%s", blocks == 0 ? "plot " : ", \\\n     ");
         put_quoted(plot, data_path);
         fprintf(plot, " index %zu using 1:2 with linespoints title ", blocks);
@@ -205,9 +210,9 @@ static void category_label(const plot_row *row, char *label, size_t size)
         snprintf(workers, sizeof workers, ", %u worker%s", row->workers,
                  row->workers == 1 ? "" : "s");
     if (strcmp(row->system, "stealpool") == 0)
-        snprintf(label, size, "%s%s", row->workload, workers);
+        snprintf(label, size, "%s%s", row->name, workers);
     else
-        snprintf(label, size, "%s, %s%s", row->workload, row->system, workers);
+        snprintf(label, size, "%s, %s%s", row->name, row->system, workers);
 }
 
 /* Returns true when the reference row compares with the stealpool row. */
@@ -323,18 +328,19 @@ static int write_script(const plot_rows *rows, const plot_files *files, const ch
         rc = ENOMEM;
 
     if (rc == 0) {
-        fputs("set terminal svg size 1400,1200 noenhanced font 'sans,11' background 'white'\n"
+        fputs("set terminal svg size 1500,1700 noenhanced font 'sans,11' background 'white'\n"
               "set output ",
               plot);
         put_quoted(plot, svg_path);
         fputs("\nset datafile separator whitespace\n"
-              "set multiplot layout 2,1 title 'stealpool-bench'\n"
+              "set multiplot title 'stealpool-bench'\n"
+              "set origin 0, 0.56\nset size 1, 0.41\n"
               "set grid\nset key outside right top font ',9'\n"
               "set title 'Speedup against 1 worker (1-worker time / time, same system)'\n"
               "set xlabel 'workers'\nset ylabel 'speedup'\n",
               plot);
 
-        fputs("set xtics 1\nset offsets 0.1, 0.1, 0, 0\n", plot);
+        fputs("set xtics 1\nset autoscale xfix\nset offsets 0.1, 0.1, 0, 0\n", plot);
         size_t blocks = write_speedup(rows, speedup, files->speedup, plot);
         if (blocks > 0) {
             fprintf(plot, ", \\\n     x with lines dashtype 2 linecolor 'gray' title 'ideal'\n");
@@ -342,10 +348,11 @@ static int write_script(const plot_rows *rows, const plot_files *files, const ch
             write_empty_panel(plot, "no workload ran with several worker counts");
         }
 
-        fputs("set autoscale\nset offsets 0, 0, 0, 0\nset xtics\nset ytics\nset logscale y\n"
+        fputs("set origin 0, 0\nset size 1, 0.56\n"
+              "set autoscale\nset offsets 0, 0, 0, 0\nset xtics\nset ytics\nset logscale y\n"
               "set title 'Reference time / stealpool time (above 1: stealpool is faster)'\n"
               "set xlabel ''\nset ylabel 'reference time / stealpool time'\n"
-              "set bmargin 14\n",
+              "set bmargin 24\n",
               plot);
         size_t categories = write_categories(rows, category, plot);
         fprintf(plot, "set xrange [-0.5:%zu.5]\n", categories == 0 ? 0 : categories - 1);

@@ -375,9 +375,10 @@ static int measure_accuracy(sb_report *report, const sb_options *options)
 
         qsort(counts, reps, sizeof *counts, compare_counts);
         sb_report_note(report,
-                       "L1 accuracy: admitted %llu (median of %u runs; range %llu..%llu), "
+                       "L1 accuracy: admitted %llu (median of %u run%s, range %llu..%llu), "
                        "%+.2f%% from %.0f (target within %.0f%%)",
-                       (unsigned long long)counts[reps / 2], reps, (unsigned long long)counts[0],
+                       (unsigned long long)counts[reps / 2], reps, reps == 1 ? "" : "s",
+                       (unsigned long long)counts[0],
                        (unsigned long long)counts[reps - 1], deviation_percent(counts[reps / 2]),
                        ACCURACY_EXPECTED, ACCURACY_TOLERANCE_PERCENT);
     }
