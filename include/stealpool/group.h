@@ -21,9 +21,9 @@
  * Limit. sp_group_set_limit bounds the number of tasks admitted at once
  * (queued on the pool or running). A go call that finds the limit reached
  * waits for a slot. Sleeping go calls are admitted in arrival order. A go
- * spins briefly before it sleeps, and it may take a slot that frees during
- * the spin if no call is asleep. Memory therefore stays bounded by the limit however many
- * items pass through the group.
+ * spins before it sleeps, and it may take a slot that frees during the spin
+ * if no call is asleep. Memory therefore stays bounded by the limit, however
+ * many items pass through the group.
  *
  * Blocking inside the pool. A go blocked on the limit or a wait called from
  * a pool worker does not take the worker away from the pool: while the
@@ -91,8 +91,8 @@ int sp_group_set_limit(sp_group *g, int limit);
  *
  * Below the limit it submits the task and returns without blocking. At the
  * limit it blocks until a running task of the group returns and its slot is
- * handed to this call: it spins for a few microseconds first, then sleeps
- * on a futex. On a pool worker the pool runs a spare worker while the call
+ * handed to this call. It spins first, for the pool's idle spin time
+ * (SP_SPIN_US, sp_config.spin_us), then sleeps on a futex. On a pool worker the pool runs a spare worker while the call
  * sleeps, so the tasks it waits for keep running. The context is consulted
  * only while the call waits: a go that finds a free slot runs its task even
  * when the group's context has already ended.

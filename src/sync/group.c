@@ -50,6 +50,7 @@
 
 #include "alloc.h"
 #include "log.h"
+#include "sched/pool_internal.h"
 #include "sync/wait.h"
 
 #define GROUP_SLOT_WAITERS ((uint64_t)1)
@@ -60,12 +61,16 @@
 #define GROUP_FIELD_MAX ((uint64_t)INT_MAX)
 
 /*
- * Tries of the fast CAS that a go at the limit makes before it sleeps,
- * with a pause between tries. When items are short a slot frees within a
- * few microseconds, and taking it while spinning saves a futex wake that
- * would cost the ending task more than the item itself.
+ * A go at the limit retries the fast CAS, with a pause between tries, for
+ * the pool's idle spin time (SP_SPIN_US) before it sleeps, reading the
+ * clock once every GROUP_SPIN_CLOCK_TRIES tries. When items are short a
+ * slot frees within microseconds, and a caller that sleeps instead leaves
+ * the workers without new tasks until it has been woken. Measured on a
+ * 2-vCPU VM with 1 worker, limit 20 and items of about 0.25 us: a spin of
+ * 256 pauses cost about 660 context switches per 1000 items, the default
+ * 50 us spin about 90.
  */
-enum { GROUP_SPIN_TRIES = 256 };
+enum { GROUP_SPIN_CLOCK_TRIES = 64 };
 
 /* A go call asleep for a slot; on its caller's stack, queued under lock. */
 typedef struct slot_waiter {
@@ -385,10 +390,13 @@ static void group_admit_locked(sp_group *g, int limit)
  */
 static int group_wait_slot(sp_group *g, int limit)
 {
-    for (int i = 0; i < GROUP_SPIN_TRIES; i++) {
+    int64_t spin_end = sp_now_ns() + (int64_t)g->pool->spin_us * 1000;
+    for (unsigned i = 1;; i++) {
         if (group_try_join(g, limit, true) == JOIN_ADMITTED)
             return 0;
         ck_pr_stall();
+        if (i % GROUP_SPIN_CLOCK_TRIES == 0 && sp_now_ns() >= spin_end)
+            break;
     }
 
     slot_waiter self = {.next = NULL, .granted = false};
