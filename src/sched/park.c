@@ -116,6 +116,14 @@ static bool spare_retire_if_excess(sp_worker *w)
     pool->spare_idle[pool->spare_idle_count++] = w;
     pthread_mutex_unlock(&pool->spare_lock);
 
+    /* Producers skipped their wake while this spare was searching, and it
+     * leaves without the park check: pass work it did not take to a parked
+     * worker. seq_cst fence: orders the earlier decrement of searching
+     * before the queue checks, against the fence in sp__pool_notify. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (sp__pool_has_work(pool))
+        sp__pool_notify(pool);
+
     for (;;) {
         if (is_stopping(pool))
             return false;

@@ -69,9 +69,15 @@ enum { SEM_QUEUED = 1 };
 
 #define TASKS_DESTROYED (UINT64_C(1) << 63)
 
-/* Pause iterations a waiter spins before it sleeps; a handoff that lands
- * within them costs no futex calls. */
+/* Pause iterations in the short wait for an admitter's futex wake. */
 enum { SEM_SPIN_ITERATIONS = 200 };
+
+/* How long a waiter spins before it sleeps (the pool's default idle spin):
+ * a handoff that lands within it costs no futex calls. A fixed count of
+ * 200 pauses (about 5 us here) was too short for tasks that release
+ * within tens of microseconds, so most handoffs paid two context switches. */
+#define SEM_SPIN_NS 50000
+enum { SEM_SPIN_CLOCK_TRIES = 64 };
 
 /*
  * Status of a thread's record. The thread moves WAITING <-> SLEEPING; the
@@ -414,16 +420,19 @@ static bool waiter_is_granted(int status)
     return status == WAITER_WAKING || status == WAITER_GRANTED;
 }
 
-/* Spins briefly; returns true once w has been granted. */
+/* Spins for up to SEM_SPIN_NS, reading the clock every SEM_SPIN_CLOCK_TRIES
+ * pauses; returns true once w has been granted. */
 static bool sem_spin(sem_waiter *w)
 {
-    for (int i = 0; i < SEM_SPIN_ITERATIONS; i++) {
+    int64_t spin_end = sp_now_ns() + SEM_SPIN_NS;
+    for (unsigned i = 1;; i++) {
         /* relaxed: sem_wait_granted orders the handover */
         if (waiter_is_granted(atomic_load_explicit(&w->status, memory_order_relaxed)))
             return true;
         ck_pr_stall();
+        if (i % SEM_SPIN_CLOCK_TRIES == 0 && sp_now_ns() >= spin_end)
+            return false;
     }
-    return false;
 }
 
 /* Waits out WAKING: the admitter is in the futex wake, under the lock, and
