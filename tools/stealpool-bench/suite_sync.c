@@ -132,7 +132,7 @@ static int64_t next_weight(uint64_t *state)
     return 1 + (int64_t)(x % MAX_WEIGHT);
 }
 
-/* Runs one thread's pairs; returns 0 or the first error of an acquire. */
+/* Runs one thread's pairs; returns 0 or the first error of an acquire or release. */
 static int sem_pairs(sem_case *c, unsigned thread)
 {
     uint64_t seed = 0x9e3779b97f4a7c15u * (thread + 1);
@@ -148,7 +148,9 @@ static int sem_pairs(sem_case *c, unsigned thread)
                 return rc;
             if (guarded)
                 c->guarded_count++;
-            sp_sem_release(c->stealpool, n);
+            rc = sp_sem_release(c->stealpool, n);
+            if (rc != 0)
+                return rc;
             break;
         }
         case SYSTEM_POSIX:
@@ -157,7 +159,8 @@ static int sem_pairs(sem_case *c, unsigned thread)
                     return errno;
             if (guarded)
                 c->guarded_count++;
-            sem_post(&c->posix);
+            if (sem_post(&c->posix) != 0)
+                return errno;
             break;
         default:
             ref_wsem_acquire(&c->mutex, n);
@@ -187,7 +190,11 @@ static void *team_member_main(void *arg)
     return NULL;
 }
 
-/* Runs body(context, i) on `count` threads and joins them; returns the first error. */
+/*
+ * Runs body(context, i) on `count` threads and joins them; returns the first error.
+ * NOTE: when a thread cannot be started, the channel partners already running may
+ * wait forever for it; the semaphore loops finish without it.
+ */
 static int run_team(unsigned count, int (*body)(void *, unsigned), void *context)
 {
     team_member members[MAX_THREADS];
