@@ -71,8 +71,9 @@ static void print_help(FILE *out)
             "\n"
             "The default forkjoin run takes 1 to 2 minutes on 2 CPUs, most of it in UTS\n"
             "(about 1.3 s per sequential run of T1 or T3); --reps 5 takes about 3 minutes.\n"
-            "Measured on 2 CPUs, 'all' took 2 minutes; sync takes about 5 s, limiter 9 s\n"
-            "and idle 10 s of that.\n"
+            "On a 2-CPU VM the default 'all' run took 2.0 minutes at load average 1 and\n"
+            "2.8 minutes at load average 5; sync takes about 5 s of that, limiter 9 s and\n"
+            "idle 10 s.\n"
             "\n"
             "Suites:\n");
     for (size_t i = 0; sb_suites[i] != NULL; i++)

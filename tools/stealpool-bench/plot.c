@@ -209,10 +209,17 @@ static void category_label(const plot_row *row, char *label, size_t size)
     if (row->workers > 0)
         snprintf(workers, sizeof workers, ", %u worker%s", row->workers,
                  row->workers == 1 ? "" : "s");
-    if (strcmp(row->system, "stealpool") == 0)
+    /* "stealpool sp_sem" shows as "sp_sem", and plain "stealpool" not at all. */
+    const char *system = row->system;
+    if (strncmp(system, "stealpool", strlen("stealpool")) == 0)
+        system += strlen("stealpool");
+    if (*system == ' ')
+        system++;
+
+    if (*system == '\0')
         snprintf(label, size, "%s%s", row->name, workers);
     else
-        snprintf(label, size, "%s, %s%s", row->name, row->system, workers);
+        snprintf(label, size, "%s, %s%s", row->name, system, workers);
 }
 
 /* Returns true when the reference row compares with the stealpool row. */
@@ -303,10 +310,10 @@ static size_t write_ratios(const plot_rows *rows, const long *category, FILE *da
 }
 
 /* Draws an empty panel with the reason in its middle. */
-static void write_empty_panel(FILE *plot, const char *why)
+static void write_empty_panel(FILE *plot, const char *reason)
 {
     fputs("set xrange [0:1]\nset yrange [0:1]\nunset xtics\nunset ytics\nset label 1 ", plot);
-    put_quoted(plot, why);
+    put_quoted(plot, reason);
     fputs(" at graph 0.5, 0.5 center\nplot -1 notitle\nunset label 1\n", plot);
 }
 
