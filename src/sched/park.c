@@ -20,6 +20,7 @@
  * its own join jobs in any case, so no work is ever stranded.
  */
 #include <limits.h>
+#include <sched.h>
 #include <stdint.h>
 
 #include <ck_pr.h>
@@ -63,6 +64,9 @@ void sp__pool_wake_all(sp_pool *pool)
     }
     pthread_mutex_unlock(&pool->spare_lock);
 }
+
+/* How long a searcher spins before it also yields its CPU on every round. */
+#define SEARCH_YIELD_AFTER_NS 10000
 
 static bool try_start_searching(sp_pool *pool)
 {
@@ -142,6 +146,7 @@ sp_task *sp__worker_idle(sp_worker *w)
     sp_pool *pool = w->pool;
     bool searching = try_start_searching(pool);
     int64_t spin_end = sp_now_ns() + (int64_t)pool->spin_us * 1000;
+    int64_t yield_after = spin_end - (int64_t)pool->spin_us * 1000 + SEARCH_YIELD_AFTER_NS;
 
     for (;;) {
         /* Search: steal for up to spin_us. */
@@ -151,7 +156,8 @@ sp_task *sp__worker_idle(sp_worker *w)
                 stop_searching_with_work(pool);
                 return task;
             }
-            if (is_stopping(pool) || sp_now_ns() >= spin_end) {
+            int64_t now = sp_now_ns();
+            if (is_stopping(pool) || now >= spin_end) {
                 /* seq_cst: ordered before the park check below */
                 atomic_fetch_sub_explicit(&pool->searching, 1, memory_order_seq_cst);
                 searching = false;
@@ -159,6 +165,13 @@ sp_task *sp__worker_idle(sp_worker *w)
             }
             for (int i = 0; i < 32; i++)
                 ck_pr_stall();
+
+            /* After a short search, give the CPU to a runnable thread
+             * that shares it: often the very thread that is about to
+             * submit the next task, which a spinning worker would
+             * otherwise keep off its CPU for a whole time slice. */
+            if (now >= yield_after)
+                sched_yield();
         }
 
         if (is_stopping(pool))
@@ -189,6 +202,7 @@ sp_task *sp__worker_idle(sp_worker *w)
 
         searching = try_start_searching(pool);
         spin_end = sp_now_ns() + (int64_t)pool->spin_us * 1000;
+        yield_after = spin_end - (int64_t)pool->spin_us * 1000 + SEARCH_YIELD_AFTER_NS;
     }
 }
 

@@ -39,6 +39,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -395,8 +396,11 @@ static int group_wait_slot(sp_group *g, int limit)
         if (group_try_join(g, limit, true) == JOIN_ADMITTED)
             return 0;
         ck_pr_stall();
-        if (i % GROUP_SPIN_CLOCK_TRIES == 0 && sp_now_ns() >= spin_end)
-            break;
+        if (i % GROUP_SPIN_CLOCK_TRIES == 0) {
+            if (sp_now_ns() >= spin_end)
+                break;
+            sched_yield();
+        }
     }
 
     slot_waiter self = {.next = NULL, .granted = false};

@@ -430,8 +430,11 @@ static bool sem_spin(sem_waiter *w)
         if (waiter_is_granted(atomic_load_explicit(&w->status, memory_order_relaxed)))
             return true;
         ck_pr_stall();
-        if (i % SEM_SPIN_CLOCK_TRIES == 0 && sp_now_ns() >= spin_end)
-            return false;
+        if (i % SEM_SPIN_CLOCK_TRIES == 0) {
+            if (sp_now_ns() >= spin_end)
+                return false;
+            sched_yield();
+        }
     }
 }
 
