@@ -52,18 +52,8 @@
 
 #include "alloc.h"
 #include "log.h"
+#include "sync/spin.h"
 #include "sync/wait.h"
-
-/* Polls before a blocking call parks: about a microsecond of waiting. */
-#define CHAN_SPIN_POLLS 64
-
-#if defined(__x86_64__) || defined(__i386__)
-#define cpu_relax() __builtin_ia32_pause()
-#elif defined(__aarch64__)
-#define cpu_relax() __asm__ __volatile__("yield")
-#else
-#define cpu_relax() ((void)0)
-#endif
 
 #define CHAN_MAX_CAPACITY ((size_t)1 << 32)
 
@@ -328,14 +318,15 @@ static void waiter_init(chan_waiter *w)
 
 static __attribute__((noinline)) int send_slow(sp_chan *ch, const void *elem, sp_ctx *ctx)
 {
-    for (int i = 0; i < CHAN_SPIN_POLLS; i++) {
+    sp__spin spin;
+    sp__spin_start(&spin, SP_SPIN_DEFAULT_NS);
+    do {
         int rc = ring_push(ch, elem);
         if (rc == 0)
             notify_receivers(ch);
         if (rc == 0 || rc == EPIPE)
             return rc;
-        cpu_relax();
-    }
+    } while (sp__spin_pause(&spin));
 
     chan_waiter w;
     waiter_init(&w);
@@ -370,14 +361,15 @@ static __attribute__((noinline)) int send_slow(sp_chan *ch, const void *elem, sp
 
 static __attribute__((noinline)) int recv_slow(sp_chan *ch, void *elem, sp_ctx *ctx)
 {
-    for (int i = 0; i < CHAN_SPIN_POLLS; i++) {
+    sp__spin spin;
+    sp__spin_start(&spin, SP_SPIN_DEFAULT_NS);
+    do {
         int rc = ring_pop(ch, elem);
         if (rc == 0)
             notify_senders(ch);
         if (rc == 0 || rc == EPIPE)
             return rc;
-        cpu_relax();
-    }
+    } while (sp__spin_pause(&spin));
 
     chan_waiter w;
     waiter_init(&w);

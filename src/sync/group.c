@@ -39,19 +39,18 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <ck_pr.h>
 
 #include <stealpool/group.h>
 
 #include "alloc.h"
 #include "log.h"
 #include "sched/pool_internal.h"
+#include "sync/spin.h"
 #include "sync/wait.h"
 
 #define GROUP_SLOT_WAITERS ((uint64_t)1)
@@ -62,16 +61,14 @@
 #define GROUP_FIELD_MAX ((uint64_t)INT_MAX)
 
 /*
- * A go at the limit retries the fast CAS, with a pause between tries, for
- * the pool's idle spin time (SP_SPIN_US) before it sleeps, reading the
- * clock once every GROUP_SPIN_CLOCK_TRIES tries. When items are short a
+ * A go at the limit retries the fast CAS for the pool's idle spin time
+ * (SP_SPIN_US) before it sleeps (see sync/spin.h). When items are short a
  * slot frees within microseconds, and a caller that sleeps instead leaves
  * the workers without new tasks until it has been woken. Measured on a
  * 2-vCPU VM with 1 worker, limit 20 and items of about 0.25 us: a spin of
  * 256 pauses cost about 660 context switches per 1000 items, the default
  * 50 us spin about 90.
  */
-enum { GROUP_SPIN_CLOCK_TRIES = 64 };
 
 /* A go call asleep for a slot; on its caller's stack, queued under lock. */
 typedef struct slot_waiter {
@@ -391,16 +388,13 @@ static void group_admit_locked(sp_group *g, int limit)
  */
 static int group_wait_slot(sp_group *g, int limit)
 {
-    int64_t spin_end = sp_now_ns() + (int64_t)g->pool->spin_us * 1000;
-    for (unsigned i = 1;; i++) {
+    sp__spin spin;
+    sp__spin_start(&spin, (int64_t)g->pool->spin_us * 1000);
+    for (;;) {
         if (group_try_join(g, limit, true) == JOIN_ADMITTED)
             return 0;
-        ck_pr_stall();
-        if (i % GROUP_SPIN_CLOCK_TRIES == 0) {
-            if (sp_now_ns() >= spin_end)
-                break;
-            sched_yield();
-        }
+        if (!sp__spin_pause(&spin))
+            break;
     }
 
     slot_waiter self = {.next = NULL, .granted = false};

@@ -63,6 +63,7 @@
 #include "alloc.h"
 #include "log.h"
 #include "sync/sem_internal.h"
+#include "sync/spin.h"
 #include "sync/wait.h"
 
 enum { SEM_QUEUED = 1 };
@@ -72,12 +73,7 @@ enum { SEM_QUEUED = 1 };
 /* Pause iterations in the short wait for an admitter's futex wake. */
 enum { SEM_SPIN_ITERATIONS = 200 };
 
-/* How long a waiter spins before it sleeps (the pool's default idle spin):
- * a handoff that lands within it costs no futex calls. A fixed count of
- * 200 pauses (about 5 us here) was too short for tasks that release
- * within tens of microseconds, so most handoffs paid two context switches. */
-#define SEM_SPIN_NS 50000
-enum { SEM_SPIN_CLOCK_TRIES = 64 };
+
 
 /*
  * Status of a thread's record. The thread moves WAITING <-> SLEEPING; the
@@ -420,21 +416,18 @@ static bool waiter_is_granted(int status)
     return status == WAITER_WAKING || status == WAITER_GRANTED;
 }
 
-/* Spins for up to SEM_SPIN_NS, reading the clock every SEM_SPIN_CLOCK_TRIES
- * pauses; returns true once w has been granted. */
+/* Spins for a while (see sync/spin.h); returns true once w has been
+ * granted. */
 static bool sem_spin(sem_waiter *w)
 {
-    int64_t spin_end = sp_now_ns() + SEM_SPIN_NS;
-    for (unsigned i = 1;; i++) {
+    sp__spin spin;
+    sp__spin_start(&spin, SP_SPIN_DEFAULT_NS);
+    for (;;) {
         /* relaxed: sem_wait_granted orders the handover */
         if (waiter_is_granted(atomic_load_explicit(&w->status, memory_order_relaxed)))
             return true;
-        ck_pr_stall();
-        if (i % SEM_SPIN_CLOCK_TRIES == 0) {
-            if (sp_now_ns() >= spin_end)
-                return false;
-            sched_yield();
-        }
+        if (!sp__spin_pause(&spin))
+            return false;
     }
 }
 
