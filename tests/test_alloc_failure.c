@@ -25,6 +25,7 @@
 
 #include "alloc.h"
 #include "check.h"
+#include "fib.h"
 
 /* More allocations than any single call makes; a loop that reaches it
  * means the failure keeps firing. */
@@ -96,24 +97,6 @@ static bool wait_for_runs(long runs, sp_sem *sem, int64_t available)
     return false;
 }
 
-typedef struct fib_call {
-    int  n;
-    long result;
-} fib_call;
-
-static void fib_task(void *arg)
-{
-    fib_call *call = arg;
-    if (call->n < 2) {
-        call->result = call->n;
-        return;
-    }
-    fib_call a = {call->n - 1, 0};
-    fib_call b = {call->n - 2, 0};
-    sp_join(fib_task, &a, fib_task, &b);
-    call->result = a.result + b.result;
-}
-
 /* ---- Pool ------------------------------------------------------------------ */
 
 static void alloc_fail_pool_create(void)
@@ -132,8 +115,8 @@ static void alloc_fail_pool_create(void)
         if (!fired) {
             CHECK_EQ(rc, 0);
             if (rc == 0) {
-                fib_call call = {20, 0};
-                CHECK_EQ(sp_pool_run(pool, fib_task, &call), 0);
+                fib_frame call = {20, 0};
+                CHECK_EQ(sp_pool_run(pool, fib_sp_task, &call), 0);
                 CHECK_EQ(call.result, 6765);
                 CHECK_EQ(sp_pool_destroy(pool), 0);
             }
@@ -232,9 +215,9 @@ static void alloc_fail_run_and_join_allocate_nothing(void)
     if (pool == NULL)
         return;
 
-    fib_call call = {18, 0};
+    fib_frame call = {18, 0};
     sp__alloc_fail_after(0);
-    CHECK_EQ(sp_pool_run(pool, fib_task, &call), 0);
+    CHECK_EQ(sp_pool_run(pool, fib_sp_task, &call), 0);
     CHECK(sp__alloc_disarm());
     CHECK_EQ(call.result, 2584);
 
@@ -244,9 +227,9 @@ static void alloc_fail_run_and_join_allocate_nothing(void)
 /* A join whose deque cannot grow runs both halves on the caller. */
 static void join_deep(void *arg)
 {
-    fib_call *call = arg;
+    fib_frame *call = arg;
     sp__alloc_fail_after(0);
-    fib_task(call);
+    fib_sp_task(call);
 }
 
 static void alloc_fail_join_growth_runs_inline(void)
@@ -255,7 +238,7 @@ static void alloc_fail_join_growth_runs_inline(void)
     if (pool == NULL)
         return;
 
-    fib_call call = {24, 0};
+    fib_frame call = {24, 0};
     CHECK_EQ(sp_pool_run(pool, join_deep, &call), 0);
     CHECK(!sp__alloc_disarm());
     CHECK_EQ(call.result, 46368);
@@ -276,8 +259,8 @@ static void alloc_fail_default_pool(void)
         sp__alloc_fail_after(0);
         sp_pool *pool = sp_default_pool();
         bool fired = !sp__alloc_disarm();
-        fib_call call = {20, 0};
-        fib_task(&call);
+        fib_frame call = {20, 0};
+        fib_sp_task(&call);
         _exit(fired && pool == NULL && call.result == 6765 ? 0 : 1);
     }
 

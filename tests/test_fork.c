@@ -15,6 +15,7 @@
 #include <stealpool.h>
 
 #include "check.h"
+#include "fib.h"
 
 /* ThreadSanitizer cannot follow threads started in the child of a
  * multithreaded process: it finds the id of a parent thread reused and
@@ -47,28 +48,10 @@ enum {
     CHILD_EXEC_FAILED = 127,
 };
 
-typedef struct fib_call {
-    int  n;
-    long result;
-} fib_call;
-
-static void fib_task(void *arg)
-{
-    fib_call *call = arg;
-    if (call->n < 2) {
-        call->result = call->n;
-        return;
-    }
-    fib_call a = {call->n - 1, 0};
-    fib_call b = {call->n - 2, 0};
-    sp_join(fib_task, &a, fib_task, &b);
-    call->result = a.result + b.result;
-}
-
 static long fib_on(sp_pool *pool, int n, int *rc)
 {
-    fib_call call = {n, -1};
-    *rc = sp_pool_run(pool, fib_task, &call);
+    fib_frame call = {n, -1};
+    *rc = sp_pool_run(pool, fib_sp_task, &call);
     return call.result;
 }
 
@@ -138,8 +121,8 @@ static int child_use_library(sp_pool *parent_default)
         return CHILD_DEFAULT_IS_PARENTS;
 
     /* From a thread that is not a worker, sp_join runs on the default pool. */
-    fib_call call = {FIB_N, -1};
-    fib_task(&call);
+    fib_frame call = {FIB_N, -1};
+    fib_sp_task(&call);
     if (call.result != FIB_ANSWER)
         return CHILD_JOIN_FIB_WRONG;
     return CHILD_OK;

@@ -26,6 +26,7 @@
 #include <stealpool.h>
 
 #include "check.h"
+#include "fib.h"
 
 /* ---- The storm ------------------------------------------------------------ */
 
@@ -143,34 +144,16 @@ static void run_bounded(const char *name, void (*body)(void), int limit_s)
 static sp_pool *pool;
 static int rounds; /* iterations per workload, divided by the test scale */
 
-typedef struct fib_call {
-    int  n;
-    long result;
-} fib_call;
-
-static void fib_task(void *arg)
-{
-    fib_call *call = arg;
-    if (call->n < 2) {
-        call->result = call->n;
-        return;
-    }
-    fib_call a = {call->n - 1, 0};
-    fib_call b = {call->n - 2, 0};
-    sp_join(fib_task, &a, fib_task, &b);
-    call->result = a.result + b.result;
-}
-
 static void join_workload(void)
 {
     for (int i = 0; i < rounds; i++) {
-        fib_call call = {22, 0};
-        CHECK_EQ(sp_pool_run(pool, fib_task, &call), 0);
+        fib_frame call = {22, 0};
+        CHECK_EQ(sp_pool_run(pool, fib_sp_task, &call), 0);
         CHECK_EQ(call.result, 17711);
 
         /* From a thread that is not a worker, through the default pool. */
-        fib_call outside = {18, 0};
-        fib_task(&outside);
+        fib_frame outside = {18, 0};
+        fib_sp_task(&outside);
         CHECK_EQ(outside.result, 2584);
     }
 }

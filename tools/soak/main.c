@@ -26,6 +26,8 @@
 
 #include <stealpool.h>
 
+#include "fib.h"
+
 /* ---- Shared state ---------------------------------------------------------- */
 
 static sp_pool *pool;
@@ -72,35 +74,6 @@ static void pause_ns(long ns)
 
 /* ---- Fork-join -------------------------------------------------------------- */
 
-typedef struct fib_call {
-    int  n;
-    long result;
-} fib_call;
-
-static void fib_task(void *arg)
-{
-    fib_call *call = arg;
-    if (call->n < 2) {
-        call->result = call->n;
-        return;
-    }
-    fib_call a = {call->n - 1, 0};
-    fib_call b = {call->n - 2, 0};
-    sp_join(fib_task, &a, fib_task, &b);
-    call->result = a.result + b.result;
-}
-
-static long fib_reference(int n)
-{
-    long a = 0, b = 1;
-    for (int i = 0; i < n; i++) {
-        long next = a + b;
-        a = b;
-        b = next;
-    }
-    return a;
-}
-
 static void sum_range(size_t lo, size_t hi, void *arg)
 {
     uint64_t sum = 0;
@@ -112,19 +85,21 @@ static void sum_range(size_t lo, size_t hi, void *arg)
 
 static long join_round(uint64_t *rng)
 {
-    int n = 10 + (int)(next_random(rng) % 13);
-    fib_call call = {n, -1};
-    int rc = sp_pool_run(pool, fib_task, &call);
+    unsigned n = 10 + (unsigned)(next_random(rng) % 13);
+    fib_frame call = {n, 0};
+    int rc = sp_pool_run(pool, fib_sp_task, &call);
     if (rc != 0)
         violation("join", "sp_pool_run returned %d", rc);
-    else if (call.result != fib_reference(n))
-        violation("join", "fib(%d) = %ld, expected %ld", n, call.result, fib_reference(n));
+    else if (call.result != fib_iterative(n))
+        violation("join", "fib(%u) = %llu, expected %llu", n, (unsigned long long)call.result,
+                  (unsigned long long)fib_iterative(n));
 
     /* From a thread that is not a worker: through the default pool. */
-    fib_call outside = {n, -1};
-    fib_task(&outside);
-    if (outside.result != fib_reference(n))
-        violation("join", "fib(%d) outside a worker = %ld", n, outside.result);
+    fib_frame outside = {n, 0};
+    fib_sp_task(&outside);
+    if (outside.result != fib_iterative(n))
+        violation("join", "fib(%u) outside a worker = %llu", n,
+                  (unsigned long long)outside.result);
 
     size_t count = 1 + (size_t)(next_random(rng) % 100000);
     _Atomic uint64_t sum = 0;
