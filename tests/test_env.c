@@ -18,6 +18,8 @@
 #include "platform/cpus.h"
 
 #include "check.h"
+#include "log_capture.h"
+#include "test_support.h"
 
 static const char *const env_names[] = {"SP_WORKERS", "SP_PIN", "SP_SPIN_US",
                                         "SP_DEQUE_CAPACITY", "SP_STATS"};
@@ -26,42 +28,6 @@ static void clear_env(void)
 {
     for (size_t i = 0; i < sizeof env_names / sizeof env_names[0]; i++)
         unsetenv(env_names[i]);
-}
-
-/* Log lines captured through sp_set_log. */
-typedef struct log_capture {
-    pthread_mutex_t lock;
-    int             lines;
-    char            last[512];
-} log_capture;
-
-static log_capture captured = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static void capture_line(void *user, const char *line)
-{
-    log_capture *log = user;
-    pthread_mutex_lock(&log->lock);
-    log->lines++;
-    snprintf(log->last, sizeof log->last, "%s", line);
-    pthread_mutex_unlock(&log->lock);
-}
-
-static void capture_start(void)
-{
-    pthread_mutex_lock(&captured.lock);
-    captured.lines = 0;
-    captured.last[0] = '\0';
-    pthread_mutex_unlock(&captured.lock);
-    sp_set_log(capture_line, &captured);
-}
-
-static int capture_stop(void)
-{
-    sp_set_log(NULL, NULL);
-    pthread_mutex_lock(&captured.lock);
-    int lines = captured.lines;
-    pthread_mutex_unlock(&captured.lock);
-    return lines;
 }
 
 /* A configuration where every field differs from the defaults, so that a

@@ -5,6 +5,7 @@
 #include <stealpool.h>
 
 #include "check.h"
+#include "test_support.h"
 
 typedef struct fib_arg {
     int      n;
@@ -21,16 +22,6 @@ static void fib_task(void *p)
     fib_arg a = {arg->n - 1, 0}, b = {arg->n - 2, 0};
     sp_join(fib_task, &a, fib_task, &b);
     arg->result = a.result + b.result;
-}
-
-static sp_pool *make_pool(unsigned workers)
-{
-    sp_config cfg;
-    sp_config_init(&cfg);
-    cfg.workers = workers;
-    sp_pool *pool = NULL;
-    CHECK_EQ(sp_pool_create(&pool, &cfg), 0);
-    return pool;
 }
 
 static void join_fib_known_answer(void)

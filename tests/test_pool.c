@@ -8,6 +8,7 @@
 #include <stealpool/stats.h>
 
 #include "check.h"
+#include "test_support.h"
 
 /* Log lines captured through sp_set_log. */
 typedef struct log_capture {
@@ -147,16 +148,6 @@ static int gate_timeouts(gate *g)
 static int64_t timeout_ms(int64_t release_ms)
 {
     return release_ms * sp_test_scale();
-}
-
-static sp_pool *make_pool(unsigned workers)
-{
-    sp_config cfg;
-    sp_config_init(&cfg);
-    cfg.workers = workers;
-    sp_pool *pool = NULL;
-    CHECK_EQ(sp_pool_create(&pool, &cfg), 0);
-    return pool;
 }
 
 static _Atomic uint64_t counter;

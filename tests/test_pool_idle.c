@@ -13,6 +13,8 @@
 #include "sched/pool_internal.h"
 
 #include "check.h"
+#include "log_capture.h"
+#include "test_support.h"
 
 /* Process CPU time (user + system) in nanoseconds. */
 static int64_t process_cpu_ns(void)
@@ -23,17 +25,6 @@ static int64_t process_cpu_ns(void)
     int64_t user = (int64_t)usage.ru_utime.tv_sec * 1000000000 + usage.ru_utime.tv_usec * 1000;
     int64_t sys = (int64_t)usage.ru_stime.tv_sec * 1000000000 + usage.ru_stime.tv_usec * 1000;
     return user + sys;
-}
-
-static sp_pool *make_pool(unsigned workers, unsigned spin_us)
-{
-    sp_config cfg;
-    sp_config_init(&cfg);
-    cfg.workers = workers;
-    cfg.spin_us = spin_us;
-    sp_pool *pool = NULL;
-    CHECK_EQ(sp_pool_create(&pool, &cfg), 0);
-    return pool;
 }
 
 static _Atomic uint64_t counter;
@@ -76,7 +67,7 @@ static int64_t settle_ns(unsigned spin_us)
 
 static void idle_default_spin_cpu_bounded(void)
 {
-    sp_pool *pool = make_pool(4, SP_SPIN_US_DEFAULT);
+    sp_pool *pool = make_pool_spin(4, SP_SPIN_US_DEFAULT);
     run_short_tasks(pool, 100);
     test_sleep_ns(settle_ns(SP_SPIN_US_DEFAULT));
 
@@ -90,7 +81,7 @@ static void idle_default_spin_cpu_bounded(void)
 
 static void idle_no_spin_cpu_bounded(void)
 {
-    sp_pool *pool = make_pool(4, 0);
+    sp_pool *pool = make_pool_spin(4, 0);
     run_short_tasks(pool, 100);
     test_sleep_ns(settle_ns(0));
 
@@ -206,7 +197,7 @@ static void idle_wake_latency_bounded(void)
 {
     enum { PARKED_SAMPLES = 25, BACK_TO_BACK = 100 };
     const int64_t scale = sp_test_scale();
-    sp_pool *pool = make_pool(4, 0);
+    sp_pool *pool = make_pool_spin(4, 0);
     wake_probe probe;
     sem_init(&probe.started, 0, 0);
 
@@ -238,24 +229,6 @@ static void idle_wake_latency_bounded(void)
 
     CHECK_EQ(sp_pool_destroy(pool), 0);
     sem_destroy(&probe.started);
-}
-
-/* Log lines captured through sp_set_log. */
-typedef struct log_capture {
-    pthread_mutex_t lock;
-    int             lines;
-    char            last[512];
-} log_capture;
-
-static log_capture captured = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static void capture_line(void *user, const char *line)
-{
-    log_capture *log = user;
-    pthread_mutex_lock(&log->lock);
-    log->lines++;
-    snprintf(log->last, sizeof log->last, "%s", line);
-    pthread_mutex_unlock(&log->lock);
 }
 
 static void idle_invalid_spin_env_uses_default(void)
