@@ -169,7 +169,13 @@ int sp_parallel_for(sp_pool *pool, size_t begin, size_t end, size_t grain,
  */
 sp_pool *sp_default_pool(void);
 
-/* Returns the calling worker's index in its pool, or -1 outside a worker. */
+/*
+ * Returns the calling worker's index in its pool, or -1 outside a worker.
+ * Workers have indexes 0 .. sp_pool_workers() - 1. A spare thread that
+ * stands in for a worker blocked in the library has an index from
+ * sp_pool_workers() up to sp_pool_workers() + 255, so arrays indexed by
+ * worker need that many entries when tasks block.
+ */
 int sp_worker_index(void);
 
 /* Returns the library version as "major.minor.patch". */
