@@ -22,6 +22,16 @@ install(FILES
   ${PROJECT_BINARY_DIR}/stealpoolConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/stealpool)
 
+# Static linking needs the libraries behind the runtime; the public headers
+# need none of them.
+set(SP_PC_LIBS_PRIVATE "-lck -lpthread")
+if(SP_USE_JEMALLOC)
+  string(PREPEND SP_PC_LIBS_PRIVATE "-ljemalloc ")
+endif()
+file(RELATIVE_PATH SP_PC_PREFIX_FROM_PCDIR
+  "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig" "${CMAKE_INSTALL_PREFIX}")
+string(REGEX REPLACE "/$" "" SP_PC_PREFIX_FROM_PCDIR "${SP_PC_PREFIX_FROM_PCDIR}")
+
 configure_file(${PROJECT_SOURCE_DIR}/cmake/stealpool.pc.in
   ${PROJECT_BINARY_DIR}/stealpool.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/stealpool.pc
