@@ -76,7 +76,7 @@ void sp__pool_print_stats(sp_pool *pool)
 #undef SP_ROW_FIELD
         sp__log("%s", line);
     }
-    sp__log("%u workers (from the %s), %u threads started (spares stand in for blocked "
+    sp__log("%u workers (source: %s), %u threads started (spares stand in for blocked "
             "workers)",
             pool->workers, pool->workers_source, count);
 }

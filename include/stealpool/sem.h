@@ -19,9 +19,9 @@
  * queued in the same pool do not deadlock it, even when every worker waits.
  * The limit is the pool's number of spare threads (256 in this version):
  * past it the pool logs that tasks may stall, and they can.
- * Before it sleeps, the waiting thread spins for 200 pause instructions
- * (roughly 1 to 10 microseconds, depending on the CPU), which keeps a
- * quick handoff free of futex calls.
+ * Before it sleeps, the waiting thread spins for up to 50 microseconds,
+ * yielding its CPU every 64 pauses, which keeps a quick handoff free of
+ * futex calls.
  */
 #ifndef STEALPOOL_SEM_H
 #define STEALPOOL_SEM_H

@@ -87,7 +87,7 @@ static void print_cpus(const sp_plan *plan)
                plan->quota_path);
     else
         printf("  cgroup quota       none\n");
-    printf("  workers            %u (from the %s)\n", plan->workers, plan->workers_source);
+    printf("  workers            %u (source: %s)\n", plan->workers, plan->workers_source);
 }
 
 static void print_pinning(const sp_plan *plan, const int *cpus)
