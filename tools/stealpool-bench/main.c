@@ -106,11 +106,24 @@ static bool parse_unsigned(const char *text, unsigned min, unsigned max, unsigne
     return true;
 }
 
+/* Returns true when a non-empty comma-separated list has an empty item: a
+ * leading or trailing comma or two commas in a row. strtok_r would skip it. */
+static bool has_empty_item(const char *text)
+{
+    size_t length = strlen(text);
+    if (length == 0)
+        return false;
+    return text[0] == ',' || text[length - 1] == ',' || strstr(text, ",,") != NULL;
+}
+
 static int parse_workers(cli *c, const char *text)
 {
     char buf[256];
     if (strlen(text) >= sizeof buf)
         return usage_error("invalid --workers list '%s' (too long)", text);
+    if (has_empty_item(text))
+        return usage_error("invalid --workers list '%s' (empty item; expected counts such as 1,2)",
+                           text);
     strcpy(buf, text);
 
     c->options.worker_count = 0;
@@ -135,6 +148,10 @@ static int parse_compare(cli *c, const char *text)
     char buf[128];
     if (strlen(text) >= sizeof buf)
         return usage_error("invalid --compare set '%s' (too long)", text);
+    if (has_empty_item(text))
+        return usage_error("invalid --compare set '%s' (empty item; expected names such as "
+                           "tbb,openmp)",
+                           text);
     strcpy(buf, text);
 
     unsigned set = 0;
@@ -178,6 +195,19 @@ static const sb_suite *find_suite(const char *name)
         if (strcmp(sb_suites[i]->name, name) == 0)
             return sb_suites[i];
     return NULL;
+}
+
+/* Options that take a value, each handled in apply_option. */
+static const char *const value_options[] = {
+    "--suite", "--workers", "--reps", "--format", "--csv", "--compare", "--plot", NULL,
+};
+
+static bool takes_value(const char *name)
+{
+    for (size_t i = 0; value_options[i] != NULL; i++)
+        if (strcmp(value_options[i], name) == 0)
+            return true;
+    return false;
 }
 
 /* Applies one option that takes a value. */
@@ -230,17 +260,24 @@ static int parse_args(cli *c, int argc, char **argv)
             return usage_error("unexpected argument '%s'", arg);
 
         char name[32];
-        const char *value;
         const char *equals = strchr(arg, '=');
+        size_t length = equals != NULL ? (size_t)(equals - arg) : strlen(arg);
+        if (length >= sizeof name)
+            return usage_error("unknown option '%s'", arg);
+        memcpy(name, arg, length);
+        name[length] = '\0';
+
+        /* The name is checked first, so an unknown option in the last
+         * position is reported as unknown, not as missing its value. */
+        if (strcmp(name, "--long") == 0 || strcmp(name, "--help") == 0)
+            return usage_error("option '%s' takes no value", name);
+        if (!takes_value(name))
+            return usage_error("unknown option '%s'", name);
+
+        const char *value;
         if (equals != NULL) {
-            size_t length = (size_t)(equals - arg);
-            if (length >= sizeof name)
-                return usage_error("unknown option '%s'", arg);
-            memcpy(name, arg, length);
-            name[length] = '\0';
             value = equals + 1;
         } else {
-            snprintf(name, sizeof name, "%s", arg);
             if (i + 1 == argc)
                 return usage_error("missing value after '%s'", arg);
             value = argv[++i];
