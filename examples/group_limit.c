@@ -16,6 +16,10 @@
 
 #include <stealpool.h>
 
+#define PROGRAM   "group_limit"
+#define USAGE     "usage: group_limit [items [fail_at]]\n"
+#define MAX_ITEMS 1000000000L /* upper bound on counts: 1e9 items take about 2 CPU minutes */
+
 typedef struct job {
     long             fail_at;
     _Atomic uint64_t checksum;
@@ -48,10 +52,31 @@ static int process_item(sp_ctx *ctx, void *arg)
     return 0;
 }
 
+/* Parses the whole of text as a decimal count in 0..max, or prints the usage
+ * line and exits with status 2. A leading digit is required because strtol
+ * would also accept blanks and a sign. */
+static long parse_count(const char *text, const char *name, long max)
+{
+    char *end;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (text[0] < '0' || text[0] > '9' || errno != 0 || *end != '\0' || value > max) {
+        fprintf(stderr, "%s: invalid %s '%s' (expected 0..%ld)\n%s", PROGRAM, name, text, max,
+                USAGE);
+        exit(2);
+    }
+    return value;
+}
+
 int main(int argc, char **argv)
 {
-    long items = argc > 1 ? atol(argv[1]) : 100000;
-    the_job.fail_at = argc > 2 ? atol(argv[2]) : -1;
+    if (argc > 3) {
+        fprintf(stderr, "%s: too many arguments\n%s", PROGRAM, USAGE);
+        return 2;
+    }
+
+    long items = argc > 1 ? parse_count(argv[1], "items", MAX_ITEMS) : 100000;
+    the_job.fail_at = argc > 2 ? parse_count(argv[2], "fail_at", MAX_ITEMS) : -1;
 
     sp_group *group;
     int rc = sp_group_create(&group, NULL, NULL); /* default pool, no parent */

@@ -6,6 +6,7 @@
  *
  * Usage: parallel_for [items]   (default 1000000)
  */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +14,10 @@
 #include <string.h>
 
 #include <stealpool.h>
+
+#define PROGRAM   "parallel_for"
+#define USAGE     "usage: parallel_for [items]\n"
+#define MAX_ITEMS 1000000000L /* upper bound on counts: 1e9 items take about 2 CPU minutes */
 
 /* A stand-in for real per-item work: 20 to 200 mixing steps. */
 static uint64_t process(uint64_t item)
@@ -34,9 +39,30 @@ static void process_range(size_t lo, size_t hi, void *arg)
     atomic_fetch_add_explicit(checksum, sum, memory_order_relaxed);
 }
 
+/* Parses the whole of text as a decimal count in 0..max, or prints the usage
+ * line and exits with status 2. A leading digit is required because strtol
+ * would also accept blanks and a sign. */
+static long parse_count(const char *text, const char *name, long max)
+{
+    char *end;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (text[0] < '0' || text[0] > '9' || errno != 0 || *end != '\0' || value > max) {
+        fprintf(stderr, "%s: invalid %s '%s' (expected 0..%ld)\n%s", PROGRAM, name, text, max,
+                USAGE);
+        exit(2);
+    }
+    return value;
+}
+
 int main(int argc, char **argv)
 {
-    size_t items = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
+    if (argc > 2) {
+        fprintf(stderr, "%s: too many arguments\n%s", PROGRAM, USAGE);
+        return 2;
+    }
+
+    size_t items = argc > 1 ? (size_t)parse_count(argv[1], "items", MAX_ITEMS) : 1000000;
     _Atomic uint64_t checksum = 0;
 
     /* NULL pool: the default pool; grain 0: chosen by the library. */

@@ -28,6 +28,10 @@
 #define BURST        10
 #define IN_FLIGHT    8
 
+#define PROGRAM     "rate_limited_fetch"
+#define USAGE       "usage: rate_limited_fetch [targets [fail_at]]\n"
+#define MAX_TARGETS 1000000L /* upper bound on counts: 1e6 requests take about 2 hours */
+
 typedef struct fetcher {
     sp_sem         *in_flight;
     long            fail_at;
@@ -85,14 +89,17 @@ static int fetch(sp_ctx *ctx, void *arg)
     return rc;
 }
 
-static long parse_arg(const char *text, const char *name)
+/* Parses the whole of text as a decimal count in 0..max, or prints the usage
+ * line and exits with status 2. A leading digit is required because strtol
+ * would also accept blanks and a sign. */
+static long parse_count(const char *text, const char *name, long max)
 {
     char *end;
     errno = 0;
     long value = strtol(text, &end, 10);
-    if (errno != 0 || *end != '\0' || value < 0) {
-        fprintf(stderr, "rate_limited_fetch: invalid %s '%s'; expected a number >= 0\n",
-                name, text);
+    if (text[0] < '0' || text[0] > '9' || errno != 0 || *end != '\0' || value > max) {
+        fprintf(stderr, "%s: invalid %s '%s' (expected 0..%ld)\n%s", PROGRAM, name, text, max,
+                USAGE);
         exit(2);
     }
     return value;
@@ -100,8 +107,13 @@ static long parse_arg(const char *text, const char *name)
 
 int main(int argc, char **argv)
 {
-    long targets = argc > 1 ? parse_arg(argv[1], "targets") : 300;
-    long fail_at = argc > 2 ? parse_arg(argv[2], "fail_at") : -1;
+    if (argc > 3) {
+        fprintf(stderr, "%s: too many arguments\n%s", PROGRAM, USAGE);
+        return 2;
+    }
+
+    long targets = argc > 1 ? parse_count(argv[1], "targets", MAX_TARGETS) : 300;
+    long fail_at = argc > 2 ? parse_count(argv[2], "fail_at", MAX_TARGETS) : -1;
 
     sp_config cfg;
     sp_config_init(&cfg);

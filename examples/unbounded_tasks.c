@@ -6,6 +6,7 @@
  *
  * Usage: unbounded_tasks [items]   (default 10000)
  */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +14,10 @@
 #include <string.h>
 
 #include <stealpool.h>
+
+#define PROGRAM   "unbounded_tasks"
+#define USAGE     "usage: unbounded_tasks [items]\n"
+#define MAX_ITEMS 1000000000L /* upper bound on counts: 1e9 items take about 2 CPU minutes */
 
 static _Atomic uint64_t checksum;
 
@@ -34,9 +39,30 @@ static int process_item(sp_ctx *ctx, void *arg)
     return 0;
 }
 
+/* Parses the whole of text as a decimal count in 0..max, or prints the usage
+ * line and exits with status 2. A leading digit is required because strtol
+ * would also accept blanks and a sign. */
+static long parse_count(const char *text, const char *name, long max)
+{
+    char *end;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (text[0] < '0' || text[0] > '9' || errno != 0 || *end != '\0' || value > max) {
+        fprintf(stderr, "%s: invalid %s '%s' (expected 0..%ld)\n%s", PROGRAM, name, text, max,
+                USAGE);
+        exit(2);
+    }
+    return value;
+}
+
 int main(int argc, char **argv)
 {
-    long items = argc > 1 ? atol(argv[1]) : 10000;
+    if (argc > 2) {
+        fprintf(stderr, "%s: too many arguments\n%s", PROGRAM, USAGE);
+        return 2;
+    }
+
+    long items = argc > 1 ? parse_count(argv[1], "items", MAX_ITEMS) : 10000;
 
     sp_group *group;
     int rc = sp_group_create(&group, NULL, NULL); /* no limit by default */

@@ -20,6 +20,10 @@
 
 #include <stealpool.h>
 
+#define PROGRAM   "worker_pool_chan"
+#define USAGE     "usage: worker_pool_chan [items]\n"
+#define MAX_ITEMS 1000000000L /* upper bound on counts: 1e9 items take about 2 CPU minutes */
+
 #define WORKERS 8
 
 static sp_chan *items_chan;
@@ -50,9 +54,30 @@ static int worker(sp_ctx *ctx, void *arg)
     return rc == EPIPE ? 0 : rc; /* EPIPE: closed and drained, the normal end */
 }
 
+/* Parses the whole of text as a decimal count in 0..max, or prints the usage
+ * line and exits with status 2. A leading digit is required because strtol
+ * would also accept blanks and a sign. */
+static long parse_count(const char *text, const char *name, long max)
+{
+    char *end;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (text[0] < '0' || text[0] > '9' || errno != 0 || *end != '\0' || value > max) {
+        fprintf(stderr, "%s: invalid %s '%s' (expected 0..%ld)\n%s", PROGRAM, name, text, max,
+                USAGE);
+        exit(2);
+    }
+    return value;
+}
+
 int main(int argc, char **argv)
 {
-    long items = argc > 1 ? atol(argv[1]) : 100000;
+    if (argc > 2) {
+        fprintf(stderr, "%s: too many arguments\n%s", PROGRAM, USAGE);
+        return 2;
+    }
+
+    long items = argc > 1 ? parse_count(argv[1], "items", MAX_ITEMS) : 100000;
 
     sp_group *group;
     int rc = sp_chan_create(&items_chan, sizeof(long), 64);
