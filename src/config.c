@@ -257,14 +257,6 @@ int sp__config_resolve_plan(const sp_config *cfg, sp_plan *plan, int *cpus)
     return resolve_pinning(cfg, &info, plan->workers, cpus);
 }
 
-int sp__config_resolve(const sp_config *cfg, unsigned *workers, int *cpus)
-{
-    sp_plan plan;
-    int rc = sp__config_resolve_plan(cfg, &plan, cpus);
-    *workers = plan.workers;
-    return rc;
-}
-
 int sp_config_plan(const sp_config *cfg, sp_plan *plan, int *cpus, unsigned n)
 {
     if (plan == NULL) {

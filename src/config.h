@@ -25,14 +25,10 @@
 int sp__config_apply_env(sp_config *cfg, bool log_invalid);
 
 /*
- * Checks every field of cfg and resolves it into the worker count and the
- * CPU of each worker (-1: not pinned). Logs the first invalid field and
- * returns EINVAL. cpus must hold SP_WORKERS_MAX entries.
+ * Checks every field of cfg and resolves it into plan (the worker count and
+ * its source) and the CPU of each worker (-1: not pinned). Logs the first
+ * invalid field and returns EINVAL. cpus must hold SP_WORKERS_MAX entries.
  */
-int sp__config_resolve(const sp_config *cfg, unsigned *workers, int *cpus);
-
-/* Like sp__config_resolve, and also fills plan with the source of the
- * worker count. */
 int sp__config_resolve_plan(const sp_config *cfg, sp_plan *plan, int *cpus);
 
 #endif

@@ -145,8 +145,9 @@ sp_task *sp__worker_idle(sp_worker *w)
 {
     sp_pool *pool = w->pool;
     bool searching = try_start_searching(pool);
-    int64_t spin_end = sp_now_ns() + (int64_t)pool->spin_us * 1000;
-    int64_t yield_after = spin_end - (int64_t)pool->spin_us * 1000 + SEARCH_YIELD_AFTER_NS;
+    int64_t search_start = sp_now_ns();
+    int64_t spin_end = search_start + (int64_t)pool->spin_us * 1000;
+    int64_t yield_after = search_start + SEARCH_YIELD_AFTER_NS;
 
     for (;;) {
         /* Search: steal for up to spin_us. */
@@ -201,8 +202,9 @@ sp_task *sp__worker_idle(sp_worker *w)
         SP_COUNT(w, wakeups);
 
         searching = try_start_searching(pool);
-        spin_end = sp_now_ns() + (int64_t)pool->spin_us * 1000;
-        yield_after = spin_end - (int64_t)pool->spin_us * 1000 + SEARCH_YIELD_AFTER_NS;
+        search_start = sp_now_ns();
+        spin_end = search_start + (int64_t)pool->spin_us * 1000;
+        yield_after = search_start + SEARCH_YIELD_AFTER_NS;
     }
 }
 

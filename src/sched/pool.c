@@ -372,8 +372,6 @@ __attribute__((constructor)) static void pool_register_atfork(void)
     pthread_atfork(NULL, NULL, pool_atfork_child);
 }
 
-void sp__pool_print_stats(sp_pool *pool);
-
 int sp_pool_destroy(sp_pool *pool)
 {
     if (pool == NULL) {

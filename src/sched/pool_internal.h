@@ -143,6 +143,9 @@ void sp__pool_notify(sp_pool *pool);
 sp_task *sp__worker_idle(sp_worker *w);
 void sp__pool_wake_all(sp_pool *pool);
 
+/* stats.c: logs the per-worker table of SP_STATS=1. */
+void sp__pool_print_stats(sp_pool *pool);
+
 /* pool.c */
 int sp__worker_start(sp_pool *pool, unsigned index, bool spare);
 void sp__inject(sp_pool *pool, sp_task *task);
