@@ -57,10 +57,10 @@ void sp_config_init(sp_config *cfg);
 
 /*
  * Overrides the fields of cfg named by the SP_* environment variables.
- * Returns EINVAL for NULL or for an invalid value, after logging one line that
- * names the variable, the value and the accepted range; the fields of valid
- * variables are still applied and invalid ones keep their previous value.
- * The cpu_list pointer it stores points into the environment.
+ * Returns EINVAL for NULL or for an invalid value, after logging one line
+ * that names the variable, the value and the accepted range. Valid variables
+ * are still applied, and the field of an invalid one keeps its previous
+ * value. The cpu_list pointer it stores points into the environment.
  */
 int sp_config_from_env(sp_config *cfg);
 
@@ -92,11 +92,11 @@ typedef struct sp_plan {
 } sp_plan;
 
 /*
- * Resolves cfg (NULL: defaults plus the environment, invalid variables
- * replaced by their defaults) into the plan a pool would get, and writes the
- * CPU of each of the first n workers to cpus (-1: not pinned; may be NULL).
- * Logs nothing for the environment. Returns 0, or EINVAL for an invalid
- * cfg field (logged) or a NULL plan.
+ * Resolves cfg into the plan a pool would get. cfg NULL means the defaults
+ * plus the environment, with invalid variables replaced by their defaults
+ * and not logged. Writes the CPU of each of the first n workers to cpus
+ * (-1: not pinned), unless cpus is NULL. Returns 0, or EINVAL for an
+ * invalid cfg field (logged) or a NULL plan.
  */
 int sp_config_plan(const sp_config *cfg, sp_plan *plan, int *cpus, unsigned n);
 
