@@ -527,29 +527,42 @@ __attribute__((noinline)) static int sem_acquire_slow(sp_sem *sem, int64_t n, sp
     return sem_leave(sem, &self, rc);
 }
 
-int sp_sem_acquire(sp_sem *sem, int64_t n, sp_ctx *ctx)
+/* Reports why an acquire's arguments are invalid; returns EINVAL. */
+__attribute__((noinline, cold)) static int acquire_invalid(const sp_sem *sem, int64_t n)
 {
-    if (sem == NULL) {
+    if (sem == NULL)
         sp__log("sp_sem_acquire: sem is NULL");
-        return EINVAL;
-    }
-    if (!n_is_valid(sem, n)) {
-        sp__log("sp_sem_acquire: n = %lld is outside 1..%lld (the capacity)",
-                (long long)n, (long long)sem->capacity);
-        return EINVAL;
-    }
+    else
+        sp__log("sp_sem_acquire: n = %lld is outside 1..%lld (the capacity)", (long long)n,
+                (long long)sem->capacity);
+    return EINVAL;
+}
 
-    /* An ended context fails even when units are free, so that a caller
-     * that loops on acquire stops once its context ends. */
-    if (ctx != NULL) {
-        int err = sp_ctx_err(ctx);
-        if (err != 0)
-            return err;
-    }
+/* Acquire with a context: an ended context fails even when units are free,
+ * so that a caller that loops on acquire stops once its context ends. */
+__attribute__((noinline)) static int acquire_with_ctx(sp_sem *sem, int64_t n, sp_ctx *ctx)
+{
+    int err = sp_ctx_err(ctx);
+    if (err != 0)
+        return err;
 
     if (sem_take_fast(sem, n))
         return 0;
     return sem_acquire_slow(sem, n, ctx);
+}
+
+/* The common case calls nothing, so it saves no registers: the other
+ * cases are tail calls. */
+int sp_sem_acquire(sp_sem *sem, int64_t n, sp_ctx *ctx)
+{
+    if (__builtin_expect(sem == NULL || !n_is_valid(sem, n), 0))
+        return acquire_invalid(sem, n);
+    if (ctx != NULL)
+        return acquire_with_ctx(sem, n, ctx);
+
+    if (sem_take_fast(sem, n))
+        return 0;
+    return sem_acquire_slow(sem, n, NULL);
 }
 
 bool sp_sem_try_acquire(sp_sem *sem, int64_t n)
@@ -579,25 +592,41 @@ __attribute__((noinline)) static int sem_release_slow(sp_sem *sem, int64_t n)
     return rc;
 }
 
-int sp_sem_release(sp_sem *sem, int64_t n)
+/* Reports an invalid release or an over-release; returns EINVAL. */
+__attribute__((noinline, cold)) static int release_invalid(const sp_sem *sem, int64_t n)
 {
-    if (sem == NULL) {
+    if (sem == NULL)
         sp__log("sp_sem_release: sem is NULL");
-        return EINVAL;
-    }
-    if (n < 1) {
+    else if (n < 1)
         sp__log("sp_sem_release: n = %lld is invalid (must be at least 1)", (long long)n);
-        return EINVAL;
-    }
-
-    int rc = sem_give_fast(sem, n);
-    if (rc == EAGAIN)
-        rc = sem_release_slow(sem, n);
-    if (rc == EINVAL)
+    else
         sp__log("sp_sem_release: releasing %lld units would make more than the "
                 "capacity %lld available (more released than held)",
                 (long long)n, (long long)sem->capacity);
+    return EINVAL;
+}
+
+/* Release when waiters are queued: under the lock. */
+__attribute__((noinline)) static int release_queued(sp_sem *sem, int64_t n)
+{
+    int rc = sem_release_slow(sem, n);
+    if (rc == EINVAL)
+        return release_invalid(sem, n);
     return rc;
+}
+
+/* Like acquire, the common case calls nothing. */
+int sp_sem_release(sp_sem *sem, int64_t n)
+{
+    if (__builtin_expect(sem == NULL || n < 1, 0))
+        return release_invalid(sem, n);
+
+    int rc = sem_give_fast(sem, n);
+    if (__builtin_expect(rc == 0, 1))
+        return 0;
+    if (rc == EINVAL)
+        return release_invalid(sem, n);
+    return release_queued(sem, n);
 }
 
 /* Returns list with w unlinked from it (a singly linked list on next). */
