@@ -17,6 +17,23 @@ __attribute__((noipa)) uint64_t fib_seq_calls(unsigned n)
     return fib_seq_calls(n - 1) + fib_seq_calls(n - 2);
 }
 
+/* noipa, like fib_seq_calls: fib_sp_task reaches itself through sp_join, so
+ * the compiler cannot inline or unroll that recursion either. */
+__attribute__((noipa)) void fib_seq_frames(void *frame)
+{
+    fib_frame *f = frame;
+    if (f->n < 2) {
+        f->result = f->n;
+        return;
+    }
+
+    fib_frame a = {f->n - 1, 0};
+    fib_frame b = {f->n - 2, 0};
+    fib_seq_frames(&a);
+    fib_seq_frames(&b);
+    f->result = a.result + b.result;
+}
+
 uint64_t fib_iterative(unsigned n)
 {
     uint64_t previous = 0;

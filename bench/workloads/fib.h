@@ -28,6 +28,11 @@ uint64_t fib_seq(unsigned n);
 /* Returns fib(n) by plain recursion with one real function call per call. */
 uint64_t fib_seq_calls(unsigned n);
 
+/* Sets frame->result to fib(frame->n) with the call shape of fib_sp_task (a
+ * frame per call, reached through a pointer) but no runtime: the floor that
+ * any runtime's join adds its cost to. */
+void fib_seq_frames(void *frame);
+
 /* Returns fib(n) by iteration: the answer the recursive versions must match. */
 uint64_t fib_iterative(unsigned n);
 

@@ -39,6 +39,7 @@
 typedef enum {
     SYSTEM_SEQUENTIAL,
     SYSTEM_SEQUENTIAL_CALLS,
+    SYSTEM_SEQUENTIAL_FRAMES,
     SYSTEM_STEALPOOL,
     SYSTEM_TBB,
     SYSTEM_OPENMP
@@ -63,8 +64,8 @@ typedef struct fj_case {
     const fj_problem *problem;
 } fj_case;
 
-/* Largest number of cases of one workload: two sequential, three per worker count. */
-#define MAX_CASES (2 + 3 * SB_MAX_WORKER_COUNTS)
+/* Largest number of cases of one workload: three sequential, three per worker count. */
+#define MAX_CASES (3 + 3 * SB_MAX_WORKER_COUNTS)
 
 static const char *system_name(fj_system system)
 {
@@ -73,6 +74,8 @@ static const char *system_name(fj_system system)
         return "sequential";
     case SYSTEM_SEQUENTIAL_CALLS:
         return "sequential, no inlining";
+    case SYSTEM_SEQUENTIAL_FRAMES:
+        return "sequential, task frames";
     case SYSTEM_STEALPOOL:
         return "stealpool";
     case SYSTEM_TBB:
@@ -93,6 +96,12 @@ static int run_fib(const fj_case *c, uint64_t *result)
     case SYSTEM_SEQUENTIAL_CALLS:
         *result = fib_seq_calls(n);
         return 0;
+    case SYSTEM_SEQUENTIAL_FRAMES: {
+        fib_frame root = {n, 0};
+        fib_seq_frames(&root);
+        *result = root.result;
+        return 0;
+    }
     case SYSTEM_STEALPOOL:
         return fib_sp(c->pool, n, result);
 #ifdef SB_HAVE_TBB
@@ -215,8 +224,8 @@ static size_t build_cases(const fj_state *state, const fj_problem *problem, bool
     contexts[count] = (fj_case){SYSTEM_SEQUENTIAL, 0, NULL, problem};
     count++;
     if (with_calls) {
-        contexts[count] = (fj_case){SYSTEM_SEQUENTIAL_CALLS, 0, NULL, problem};
-        count++;
+        contexts[count++] = (fj_case){SYSTEM_SEQUENTIAL_CALLS, 0, NULL, problem};
+        contexts[count++] = (fj_case){SYSTEM_SEQUENTIAL_FRAMES, 0, NULL, problem};
     }
 
     for (size_t w = 0; w < state->options->worker_count; w++) {
@@ -277,6 +286,25 @@ static void note_reference_ratios(sb_report *report, const fj_state *state, cons
     }
 }
 
+/* F1 only: the time stealpool adds per call on one worker, over the same
+ * recursion with the same task frames and no runtime. */
+static void note_join_cost(sb_report *report, const fj_state *state, const char *workload,
+                           const fj_case *contexts, const sb_case *cases, size_t count)
+{
+    double frames = case_median(contexts, cases, count, SYSTEM_SEQUENTIAL_FRAMES, 0);
+    if (frames <= 0)
+        return;
+
+    for (size_t w = 0; w < state->options->worker_count; w++) {
+        if (state->options->workers[w] != 1)
+            continue;
+        double ours = case_median(contexts, cases, count, SYSTEM_STEALPOOL, 1);
+        if (ours > 0)
+            sb_report_note(report, "%s: stealpool on 1 worker / sequential with task frames: %.2f",
+                           workload, ours / frames);
+    }
+}
+
 static unsigned reps_for(const fj_state *state, const fj_problem *problem)
 {
     if (state->options->reps > 0)
@@ -300,8 +328,10 @@ static int measure_problem(sb_report *report, const fj_state *state, const fj_pr
         .settle_ms = SETTLE_MS,
     };
     int rc = sb_measure(report, &workload, cases, count);
-    if (rc == 0)
+    if (rc == 0) {
         note_reference_ratios(report, state, name, contexts, cases, count);
+        note_join_cost(report, state, name, contexts, cases, count);
+    }
     return rc;
 }
 
