@@ -17,7 +17,7 @@ __attribute__((noipa)) uint64_t fib_seq_calls(unsigned n)
     return fib_seq_calls(n - 1) + fib_seq_calls(n - 2);
 }
 
-/* noipa, like fib_seq_calls: fib_sp_task reaches itself through sp_join, so
+/* noipa, as for fib_seq_calls: fib_sp_task calls itself through sp_join, so
  * the compiler cannot inline or unroll that recursion either. */
 __attribute__((noipa)) void fib_seq_frames(void *frame)
 {

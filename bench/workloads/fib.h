@@ -29,8 +29,8 @@ uint64_t fib_seq(unsigned n);
 uint64_t fib_seq_calls(unsigned n);
 
 /* Sets frame->result to fib(frame->n) with the call shape of fib_sp_task (a
- * frame per call, reached through a pointer) but no runtime: the floor that
- * any runtime's join adds its cost to. */
+ * frame per call, passed by pointer) and no runtime. A join's cost is the
+ * time above this one. */
 void fib_seq_frames(void *frame);
 
 /* Returns fib(n) by iteration: the answer the recursive versions must match. */

@@ -538,8 +538,8 @@ __attribute__((noinline, cold)) static int acquire_invalid(const sp_sem *sem, in
     return EINVAL;
 }
 
-/* Acquire with a context: an ended context fails even when units are free,
- * so that a caller that loops on acquire stops once its context ends. */
+/* Acquires n units for a caller that passed a context. An ended context
+ * fails even when units are free, so a caller that loops on acquire stops. */
 __attribute__((noinline)) static int acquire_with_ctx(sp_sem *sem, int64_t n, sp_ctx *ctx)
 {
     int err = sp_ctx_err(ctx);
@@ -551,8 +551,8 @@ __attribute__((noinline)) static int acquire_with_ctx(sp_sem *sem, int64_t n, sp
     return sem_acquire_slow(sem, n, ctx);
 }
 
-/* The common case calls nothing, so it saves no registers: the other
- * cases are tail calls. */
+/* The common case makes no call and so saves no registers. The other cases
+ * are tail calls. */
 int sp_sem_acquire(sp_sem *sem, int64_t n, sp_ctx *ctx)
 {
     if (__builtin_expect(sem == NULL || !n_is_valid(sem, n), 0))
@@ -606,7 +606,7 @@ __attribute__((noinline, cold)) static int release_invalid(const sp_sem *sem, in
     return EINVAL;
 }
 
-/* Release when waiters are queued: under the lock. */
+/* Releases n units under the lock, for when waiters are queued. */
 __attribute__((noinline)) static int release_queued(sp_sem *sem, int64_t n)
 {
     int rc = sem_release_slow(sem, n);
@@ -615,7 +615,7 @@ __attribute__((noinline)) static int release_queued(sp_sem *sem, int64_t n)
     return rc;
 }
 
-/* Like acquire, the common case calls nothing. */
+/* As in acquire, the common case makes no call. */
 int sp_sem_release(sp_sem *sem, int64_t n)
 {
     if (__builtin_expect(sem == NULL || n < 1, 0))

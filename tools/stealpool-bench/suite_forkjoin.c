@@ -286,8 +286,8 @@ static void note_reference_ratios(sb_report *report, const fj_state *state, cons
     }
 }
 
-/* F1 only: the time stealpool adds per call on one worker, over the same
- * recursion with the same task frames and no runtime. */
+/* Adds the F1 note of stealpool's time on one worker over the sequential
+ * version with the same task frames, which isolates the cost of the join. */
 static void note_join_cost(sb_report *report, const fj_state *state, const char *workload,
                            const fj_case *contexts, const sb_case *cases, size_t count)
 {
