@@ -3,10 +3,12 @@
  * as a table, CSV or JSON, and exits non-zero when an answer is wrong.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <stealpool/pool.h>
 
@@ -26,6 +28,12 @@ typedef struct cli {
     bool workers_given;
 } cli;
 
+/* The --csv and --plot files, opened or created before any suite runs. */
+typedef struct outputs {
+    FILE *csv;         /* NULL without --csv */
+    bool plot_created; /* the --plot file did not exist before this run */
+} outputs;
+
 static void print_help(FILE *out)
 {
     fprintf(out,
@@ -44,7 +52,8 @@ static void print_help(FILE *out)
             "                    accuracy 3 runs of 2 s; idle 3 idle seconds and 2 trickle\n"
             "                    runs of 2 s, its 30 wake-latency samples are fixed)\n"
             "  --format FORMAT   output on stdout: table, csv or json (default table)\n"
-            "  --csv FILE        also write the rows as CSV to FILE\n"
+            "  --csv FILE        also write the rows as CSV to FILE, which is created or\n"
+            "                    emptied before the first suite runs\n"
             "  --plot FILE       after the run, draw FILE as SVG with gnuplot (package\n"
             "                    gnuplot-nox), two panels in one file: on top, each\n"
             "                    system's speedup against its 1-worker time per workload;\n"
@@ -81,8 +90,10 @@ static void print_help(FILE *out)
     fprintf(out,
             "\n"
             "Pools take their other settings from the SP_* environment variables.\n"
-            "Exit status: 0 all answers right, 1 a wrong answer, 2 invalid usage,\n"
-            "3 a suite failed to run, 4 only the --plot file could not be drawn.\n");
+            "Exit status: 0 all answers right, 1 a wrong answer, 2 invalid usage or a\n"
+            "--csv or --plot file that cannot be opened for writing (checked before any\n"
+            "suite runs), 3 a suite failed to run or the results could not be written,\n"
+            "4 only the --plot file could not be drawn.\n");
 }
 
 static int usage_error(const char *fmt, const char *value)
@@ -229,6 +240,8 @@ static int apply_option(cli *c, const char *name, const char *value)
     if (strcmp(name, "--format") == 0)
         return parse_format(c, value);
     if (strcmp(name, "--csv") == 0) {
+        if (value[0] == '\0')
+            return usage_error("empty --csv file name%s", "");
         c->csv_path = value;
         return 0;
     }
@@ -352,15 +365,46 @@ static int run_suites(const cli *c, sb_report *report)
     return failed;
 }
 
-static int write_csv_file(const sb_report *report, const char *path)
+/* Prints why an output file cannot be written and returns the usage status. */
+static int output_error(const char *option, const char *path, int error)
 {
-    FILE *file = fopen(path, "w");
-    if (file == NULL) {
-        fprintf(stderr, "stealpool-bench: cannot open --csv file '%s': %s\n", path,
-                strerror(errno));
-        return errno;
+    fprintf(stderr, "stealpool-bench: %s: cannot open '%s' for writing: %s\n", option, path,
+            strerror(error));
+    return EXIT_USAGE;
+}
+
+/*
+ * Creates the --plot file unless it exists and is writable, then opens the
+ * --csv file for writing, so that a bad path stops the program before any
+ * measuring. Returns 0 or the usage status after one line on stderr.
+ */
+static int open_outputs(const cli *c, outputs *out)
+{
+    if (c->plot_path != NULL) {
+        int fd = open(c->plot_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        out->plot_created = fd >= 0;
+        if (fd < 0 && errno == EEXIST)
+            fd = open(c->plot_path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+            return output_error("--plot", c->plot_path, errno);
+        close(fd);
     }
 
+    if (c->csv_path != NULL) {
+        out->csv = fopen(c->csv_path, "w");
+        if (out->csv == NULL) {
+            int error = errno;
+            if (out->plot_created)
+                unlink(c->plot_path);
+            return output_error("--csv", c->csv_path, error);
+        }
+    }
+    return 0;
+}
+
+/* Writes the rows to the --csv file opened by open_outputs, and closes it. */
+static int write_csv_file(const sb_report *report, FILE *file, const char *path)
+{
     int rc = sb_report_print(report, file, SB_FORMAT_CSV);
     if (fclose(file) != 0 && rc == 0)
         rc = errno;
@@ -380,19 +424,31 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc;
 
-    choose_workers(&c);
     sb_report *report = sb_report_create();
     if (report == NULL) {
         fputs("stealpool-bench: out of memory\n", stderr);
         return EXIT_RUN_FAILED;
     }
 
+    outputs out = {NULL, false};
+    rc = open_outputs(&c, &out);
+    if (rc != 0) {
+        sb_report_destroy(report);
+        return rc;
+    }
+
+    choose_workers(&c);
     int run_rc = run_suites(&c, report);
     int print_rc = sb_report_print(report, stdout, c.format);
     if (print_rc != 0)
         fprintf(stderr, "stealpool-bench: writing the results failed: %s\n", strerror(print_rc));
-    int csv_rc = c.csv_path != NULL ? write_csv_file(report, c.csv_path) : 0;
+    int csv_rc = out.csv != NULL ? write_csv_file(report, out.csv, c.csv_path) : 0;
     int plot_rc = c.plot_path != NULL ? sb_plot(report, c.plot_path) : 0;
+
+    /* A file that this run created and could not draw is removed, so no
+     * empty or partial SVG is left behind. */
+    if (plot_rc != 0 && out.plot_created)
+        unlink(c.plot_path);
 
     int status = plot_rc != 0 ? EXIT_PLOT_FAILED : 0;
     if (run_rc != 0 || print_rc != 0 || csv_rc != 0 || sb_report_lost_rows(report))

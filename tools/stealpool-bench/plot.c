@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,37 +384,60 @@ static int write_script(const plot_rows *rows, const plot_files *files, const ch
     return rc;
 }
 
-/* Runs gnuplot on the script; returns 0, ENOENT when it is not installed, or EIO. */
-static int run_gnuplot(const char *script)
+/* Prints one line on stderr with the reason the SVG file at path was not drawn. */
+static void report_not_drawn(const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void report_not_drawn(const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "stealpool-bench: --plot '%s' not drawn: ", path);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/*
+ * Runs gnuplot on the script, which writes svg_path. Returns 0, ENOENT when
+ * gnuplot is not installed, or EIO when it failed.
+ */
+static int run_gnuplot(const char *script, const char *svg_path)
 {
     char *argv[] = {"gnuplot", (char *)script, NULL};
     pid_t pid;
     int rc = posix_spawnp(&pid, "gnuplot", NULL, NULL, argv, environ);
     if (rc == ENOENT) {
-        fputs("stealpool-bench: --plot: gnuplot not found in PATH; install it (Debian and "
-              "Ubuntu: apt-get install gnuplot-nox) or leave out --plot\n",
-              stderr);
+        report_not_drawn(svg_path, "gnuplot not found in PATH; install it (Debian and Ubuntu: "
+                                   "apt-get install gnuplot-nox) or leave out --plot");
         return ENOENT;
     }
     if (rc != 0) {
-        fprintf(stderr, "stealpool-bench: --plot: starting gnuplot failed: %s\n", strerror(rc));
+        report_not_drawn(svg_path, "starting gnuplot failed: %s", strerror(rc));
         return rc;
     }
 
     int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return errno;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            rc = errno;
+            report_not_drawn(svg_path, "waiting for gnuplot failed: %s", strerror(rc));
+            return rc;
+        }
+    }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-        fputs("stealpool-bench: --plot: gnuplot could not be run (exit status 127); install it "
-              "(Debian and Ubuntu: apt-get install gnuplot-nox) or leave out --plot\n",
-              stderr);
+        report_not_drawn(svg_path, "gnuplot could not be run (exit status 127); install it "
+                                   "(Debian and Ubuntu: apt-get install gnuplot-nox) or leave "
+                                   "out --plot");
         return ENOENT;
     }
+    if (WIFSIGNALED(status)) {
+        report_not_drawn(svg_path, "gnuplot was killed by signal %d", WTERMSIG(status));
+        return EIO;
+    }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "stealpool-bench: --plot: gnuplot failed (status %d); see its messages "
-                        "above\n",
-                WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        report_not_drawn(svg_path, "gnuplot failed with exit status %d; see its messages above",
+                         WEXITSTATUS(status));
         return EIO;
     }
     return 0;
@@ -432,8 +456,7 @@ int sb_plot(const sb_report *report, const char *path)
     plot_rows rows = {NULL, 0};
     int rc = load_rows(report, &rows);
     if (rc != 0) {
-        fprintf(stderr, "stealpool-bench: --plot: reading the results failed: %s\n",
-                strerror(rc));
+        report_not_drawn(path, "reading the results failed: %s", strerror(rc));
         return rc;
     }
 
@@ -443,8 +466,8 @@ int sb_plot(const sb_report *report, const char *path)
              tmp != NULL && tmp[0] != '\0' && strlen(tmp) < 32 ? tmp : "/tmp");
     if (mkdtemp(files.dir) == NULL) {
         rc = errno;
-        fprintf(stderr, "stealpool-bench: --plot: creating a directory %s failed: %s\n",
-                files.dir, strerror(rc));
+        report_not_drawn(path, "creating the directory %s failed: %s", files.dir,
+                         strerror(rc));
         free(rows.rows);
         return rc;
     }
@@ -454,10 +477,10 @@ int sb_plot(const sb_report *report, const char *path)
 
     rc = write_script(&rows, &files, path);
     if (rc != 0)
-        fprintf(stderr, "stealpool-bench: --plot: writing the gnuplot script in %s failed: %s\n",
-                files.dir, strerror(rc));
+        report_not_drawn(path, "writing the gnuplot script in %s failed: %s", files.dir,
+                         strerror(rc));
     else
-        rc = run_gnuplot(files.script);
+        rc = run_gnuplot(files.script, path);
 
     remove_files(&files);
     free(rows.rows);
