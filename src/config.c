@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdalign.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,7 +134,8 @@ static const struct env_var {
 } env_vars[] = {
     {"SP_WORKERS", "an integer from 1 to 4096", "one per usable CPU",
      "worker threads", apply_workers},
-    {"SP_PIN", "none, cores, or a CPU list such as 0-3,8 inside the affinity mask", "cores",
+    {"SP_PIN", "none, cores, or a CPU list (ranges and commas) inside the affinity mask",
+     "cores",
      "worker pinning: worker i on the i-th CPU of the mask or list", apply_pin},
     {"SP_SPIN_US", "an integer from 0 to 1000000 (microseconds)", SP_STRINGIFY(SP_SPIN_US_DEFAULT),
      "how long an idle worker searches for work before it parks, in microseconds",
@@ -141,13 +143,52 @@ static const struct env_var {
     {"SP_DEQUE_CAPACITY", "a power of two from 16 to 16777216",
      SP_STRINGIFY(SP_DEQUE_CAPACITY_DEFAULT),
      "initial slots of each worker deque (deques grow on demand)", apply_deque_capacity},
-    {"SP_STATS", "0 or 1", "0", "log the per-worker counters when a pool is destroyed",
+    {"SP_STATS", "0 or 1", "0",
+     "log the per-worker counters when a pool is destroyed (the default pool: at exit)",
      apply_stats},
     {"SP_STEAL_BARRIER", "fence or membarrier", "fence",
      "how thieves order their deque reads: fence (default) or membarrier, which makes "
      "the owner's pop fence-free but every steal cost a system call; read at program start",
      check_steal_barrier},
 };
+
+/* Writes set as a CPU list such as 0-3,8 into out. */
+static void format_cpu_set(const cpu_set_t *set, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int cpu = 0; cpu < CPU_SETSIZE && used < size; cpu++) {
+        if (!CPU_ISSET(cpu, set))
+            continue;
+
+        int last = cpu;
+        while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, set))
+            last++;
+        const char *separator = used == 0 ? "" : ",";
+        int n = last > cpu ? snprintf(out + used, size - used, "%s%d-%d", separator, cpu, last)
+                           : snprintf(out + used, size - used, "%s%d", separator, cpu);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+        cpu = last;
+    }
+}
+
+/* Returns true when text is a valid CPU list that names a CPU outside the
+ * affinity mask, and writes the mask as a CPU list into allowed. */
+static bool cpu_list_outside_mask(const char *text, const cpu_set_t *affinity, char *allowed,
+                                  size_t size)
+{
+    cpu_set_t list, inside;
+    if (text == NULL || sp__cpu_list_parse(text, &list) != 0)
+        return false;
+
+    CPU_AND(&inside, &list, affinity);
+    if (CPU_EQUAL(&inside, &list))
+        return false;
+    format_cpu_set(affinity, allowed, size);
+    return true;
+}
 
 int sp__config_apply_env(sp_config *cfg, bool log_invalid)
 {
@@ -161,7 +202,18 @@ int sp__config_apply_env(sp_config *cfg, bool log_invalid)
             continue;
 
         rc = EINVAL;
-        if (log_invalid)
+        if (!log_invalid)
+            continue;
+
+        cpu_set_t affinity;
+        char allowed[256];
+        if (env_vars[i].apply == apply_pin &&
+            sched_getaffinity(0, sizeof affinity, &affinity) == 0 &&
+            cpu_list_outside_mask(text, &affinity, allowed, sizeof allowed))
+            sp__log("invalid SP_PIN=\"%s\": it names a CPU outside the process affinity mask "
+                    "(allowed CPUs: %s); the value is ignored",
+                    text, allowed);
+        else
             sp__log("invalid %s=\"%s\": expected %s; the value is ignored", env_vars[i].name,
                     text, env_vars[i].accepted);
     }
@@ -178,8 +230,8 @@ int sp_config_from_env(sp_config *cfg)
 }
 
 /* Resolves the pinning plan into cpus[0 .. workers). */
-static int resolve_pinning(const sp_config *cfg, const sp_cpu_info *info, unsigned workers,
-                           int *cpus)
+static int resolve_pinning(const char *caller, const sp_config *cfg, const sp_cpu_info *info,
+                           unsigned workers, int *cpus)
 {
     cpu_set_t plan;
 
@@ -195,23 +247,23 @@ static int resolve_pinning(const sp_config *cfg, const sp_cpu_info *info, unsign
 
     case SP_PIN_LIST: {
         if (cfg->cpu_list == NULL || sp__cpu_list_parse(cfg->cpu_list, &plan) != 0) {
-            sp__log("invalid cpu_list \"%s\": expected a CPU list such as 0-3,8",
+            sp__log("%s: invalid cpu_list \"%s\": expected a CPU list such as 0-3,8", caller,
                     cfg->cpu_list ? cfg->cpu_list : "(null)");
             return EINVAL;
         }
-        cpu_set_t inside;
-        CPU_AND(&inside, &plan, &info->affinity);
-        if (!CPU_EQUAL(&inside, &plan)) {
-            sp__log("invalid cpu_list \"%s\": it names a CPU outside the process affinity mask",
-                    cfg->cpu_list);
+        char allowed[256];
+        if (cpu_list_outside_mask(cfg->cpu_list, &info->affinity, allowed, sizeof allowed)) {
+            sp__log("%s: invalid cpu_list \"%s\": it names a CPU outside the process affinity "
+                    "mask (allowed CPUs: %s)",
+                    caller, cfg->cpu_list, allowed);
             return EINVAL;
         }
         break;
     }
 
     default:
-        sp__log("invalid pin mode %d: expected SP_PIN_NONE, SP_PIN_CORES or SP_PIN_LIST",
-                (int)cfg->pin);
+        sp__log("%s: invalid pin mode %d: expected SP_PIN_NONE, SP_PIN_CORES or SP_PIN_LIST",
+                caller, (int)cfg->pin);
         return EINVAL;
     }
 
@@ -220,20 +272,21 @@ static int resolve_pinning(const sp_config *cfg, const sp_cpu_info *info, unsign
     return 0;
 }
 
-int sp__config_resolve_plan(const sp_config *cfg, sp_plan *plan, int *cpus)
+int sp__config_resolve_plan(const char *caller, const sp_config *cfg, sp_plan *plan, int *cpus)
 {
     if (cfg->workers > SP_WORKERS_MAX) {
-        sp__log("invalid workers %u: expected 0 (one per usable CPU) to %u", cfg->workers,
-                SP_WORKERS_MAX);
+        sp__log("%s: invalid workers %u: expected 0 (one per usable CPU) to %u", caller,
+                cfg->workers, SP_WORKERS_MAX);
         return EINVAL;
     }
     if (cfg->spin_us > SP_SPIN_US_MAX) {
-        sp__log("invalid spin_us %u: expected 0 to %u", cfg->spin_us, SP_SPIN_US_MAX);
+        sp__log("%s: invalid spin_us %u: expected 0 to %u", caller, cfg->spin_us,
+                SP_SPIN_US_MAX);
         return EINVAL;
     }
     if (cfg->deque_capacity < SP_DEQUE_CAPACITY_MIN ||
         cfg->deque_capacity > SP_DEQUE_CAPACITY_MAX || !is_power_of_two(cfg->deque_capacity)) {
-        sp__log("invalid deque_capacity %u: expected a power of two from %u to %u",
+        sp__log("%s: invalid deque_capacity %u: expected a power of two from %u to %u", caller,
                 cfg->deque_capacity, SP_DEQUE_CAPACITY_MIN, SP_DEQUE_CAPACITY_MAX);
         return EINVAL;
     }
@@ -254,7 +307,7 @@ int sp__config_resolve_plan(const sp_config *cfg, sp_plan *plan, int *cpus)
                                    ? "cgroup cpu.max quota"
                                    : "affinity mask";
     }
-    return resolve_pinning(cfg, &info, plan->workers, cpus);
+    return resolve_pinning(caller, cfg, &info, plan->workers, cpus);
 }
 
 int sp_config_plan(const sp_config *cfg, sp_plan *plan, int *cpus, unsigned n)
@@ -275,7 +328,7 @@ int sp_config_plan(const sp_config *cfg, sp_plan *plan, int *cpus, unsigned n)
     int *all = sp__alloc(all_size, alignof(int));
     if (all == NULL)
         return ENOMEM;
-    int rc = sp__config_resolve_plan(cfg, plan, all);
+    int rc = sp__config_resolve_plan("sp_config_plan", cfg, plan, all);
     if (rc == 0 && cpus != NULL) {
         for (unsigned i = 0; i < n; i++)
             cpus[i] = i < plan->workers ? all[i] : -1;

@@ -27,8 +27,10 @@ int sp__config_apply_env(sp_config *cfg, bool log_invalid);
 /*
  * Checks every field of cfg and resolves it into plan (the worker count and
  * its source) and the CPU of each worker (-1: not pinned). Logs the first
- * invalid field and returns EINVAL. cpus must hold SP_WORKERS_MAX entries.
+ * invalid field, prefixed with caller, and returns EINVAL. cpus must hold
+ * SP_WORKERS_MAX entries.
  */
-int sp__config_resolve_plan(const sp_config *cfg, sp_plan *plan, int *cpus);
+int sp__config_resolve_plan(const char *caller, const sp_config *cfg, sp_plan *plan,
+                            int *cpus);
 
 #endif

@@ -163,6 +163,8 @@ static int env_deque_below_min(void) { return env_value("SP_DEQUE_CAPACITY", "8"
 static int env_deque_above_max(void) { return env_value("SP_DEQUE_CAPACITY", "33554432"); }
 static int env_stats_two(void) { return env_value("SP_STATS", "2"); }
 static int env_stats_word(void) { return env_value("SP_STATS", "yes"); }
+static int env_barrier_word(void) { return env_value("SP_STEAL_BARRIER", "mfence"); }
+static int env_barrier_empty(void) { return env_value("SP_STEAL_BARRIER", ""); }
 
 /* The five variables of the first release; later ones only add to them. */
 enum { ENV_VARIABLES_MIN = 5 };
@@ -1171,6 +1173,10 @@ static const bad_case cases[] = {
     ROW_LOG("sp_config_from_env", "SP_DEQUE_CAPACITY=2^25", env_deque_above_max, EINVAL, 1, "SP_DEQUE_CAPACITY"),
     ROW_LOG("sp_config_from_env", "SP_STATS=2", env_stats_two, EINVAL, 1, "SP_STATS"),
     ROW_LOG("sp_config_from_env", "SP_STATS=yes", env_stats_word, EINVAL, 1, "SP_STATS"),
+    ROW_LOG("sp_config_from_env", "SP_STEAL_BARRIER=mfence", env_barrier_word, EINVAL, 1,
+            "SP_STEAL_BARRIER"),
+    ROW_LOG("sp_config_from_env", "SP_STEAL_BARRIER empty", env_barrier_empty, EINVAL, 1,
+            "SP_STEAL_BARRIER"),
     ROW("sp_config_env_entries", "out NULL, n 100", env_entries_null_out, 0, 0),
     ROW("sp_config_env_entries", "n 0", env_entries_zero_n, 0, 0),
     ROW("sp_config_plan", "plan NULL", plan_null_plan, EINVAL, 1),

@@ -10,7 +10,9 @@
 #include <semaphore.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <stealpool.h>
@@ -161,7 +163,7 @@ static void env_pin_values(void)
         fprintf(stderr, "  skipped CPU 1023: it is in the affinity mask\n");
         return;
     }
-    expect_invalid("SP_PIN", "1023", "none, cores");
+    expect_invalid("SP_PIN", "1023", "outside the process affinity mask (allowed CPUs: ");
 }
 
 static void env_spin_us_values(void)
@@ -476,6 +478,46 @@ static int expect_workers_main(const char *text)
     return check_exit_code();
 }
 
+static void stats_noop(void *arg)
+{
+    (void)arg;
+}
+
+/* The default pool is never destroyed: with SP_STATS=1 its table is logged
+ * when the process exits. The child process sends its stderr into a pipe. */
+static void env_stats_default_pool_at_exit(void)
+{
+    int fds[2];
+    CHECK_EQ(pipe(fds), 0);
+
+    pid_t child = fork();
+    CHECK(child >= 0);
+    if (child == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        setenv("SP_STATS", "1", 1);
+        sp_join(stats_noop, NULL, stats_noop, NULL);
+        exit(0);
+    }
+    close(fds[1]);
+
+    char output[8192];
+    size_t used = 0;
+    ssize_t got;
+    while (used < sizeof output - 1 &&
+           (got = read(fds[0], output + used, sizeof output - 1 - used)) > 0)
+        used += (size_t)got;
+    output[used] = '\0';
+    close(fds[0]);
+
+    int status = 0;
+    CHECK_EQ(waitpid(child, &status, 0), child);
+    CHECK(WIFEXITED(status));
+    CHECK_EQ(WEXITSTATUS(status), 0);
+    CHECK(strstr(output, "tasks_run") != NULL);
+    CHECK(strstr(output, "total") != NULL);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--expect-workers") == 0)
@@ -490,6 +532,7 @@ int main(int argc, char **argv)
     RUN_TEST(env_spin_us_values);
     RUN_TEST(env_deque_capacity_values);
     RUN_TEST(env_stats_values);
+    RUN_TEST(env_stats_default_pool_at_exit);
     RUN_TEST(env_null_config_rejected);
     RUN_TEST(env_invalid_workers_pool_uses_default);
     RUN_TEST(env_default_workers_follow_mask);

@@ -280,7 +280,7 @@ int sp_pool_create(sp_pool **out, const sp_config *cfg)
     if (cpus == NULL)
         return ENOMEM;
     sp_plan plan;
-    int rc = sp__config_resolve_plan(cfg, &plan, cpus);
+    int rc = sp__config_resolve_plan("sp_pool_create", cfg, &plan, cpus);
     unsigned workers = plan.workers;
     if (rc != 0) {
         sp__free(cpus, cpus_size, alignof(int));
@@ -329,6 +329,16 @@ int sp_pool_create(sp_pool **out, const sp_config *cfg)
 static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic(sp_pool *) default_pool;
 
+/* The default pool is never destroyed, so SP_STATS=1 logs its table when
+ * the process exits instead. */
+static void default_pool_print_stats(void)
+{
+    /* acquire: pairs with the release store in sp_default_pool */
+    sp_pool *pool = atomic_load_explicit(&default_pool, memory_order_acquire);
+    if (pool != NULL)
+        sp__pool_print_stats(pool);
+}
+
 sp_pool *sp_default_pool(void)
 {
     /* acquire: pairs with the release store below, publishing the pool */
@@ -341,9 +351,11 @@ sp_pool *sp_default_pool(void)
     pool = atomic_load_explicit(&default_pool, memory_order_relaxed);
     if (pool == NULL) {
         int rc = sp_pool_create(&pool, NULL);
-        if (rc == 0)
+        if (rc == 0) {
             atomic_store_explicit(&default_pool, pool, memory_order_release);
-        else
+            if (pool->print_stats)
+                atexit(default_pool_print_stats);
+        } else
             sp__log("the default pool could not be created (error %d); the next call retries",
                     rc);
     }

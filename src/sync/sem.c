@@ -600,8 +600,8 @@ __attribute__((noinline, cold)) static int release_invalid(const sp_sem *sem, in
     else if (n < 1)
         sp__log("sp_sem_release: n = %lld is invalid (must be at least 1)", (long long)n);
     else
-        sp__log("sp_sem_release: releasing %lld units would make more than the "
-                "capacity %lld available (more released than held)",
+        sp__log("sp_sem_release: n = %lld would make more than the capacity %lld "
+                "available (more released than held)",
                 (long long)n, (long long)sem->capacity);
     return EINVAL;
 }
