@@ -3,9 +3,12 @@
  * at once, however many there are, and the first item that fails cancels
  * the rest.
  *
- * Usage: group_limit [items [fail_at]]
+ * Usage: group_limit [items [fail_at]], or --help for the ranges
  *   items    number of items to process (default 100000)
- *   fail_at  index of an item that fails with EIO (default none)
+ *   fail_at  index of an item that fails with EIO (default: none)
+ *
+ * Exit status: 0 on success, 1 when setup or an item fails, 2 for invalid
+ * usage.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -16,12 +19,25 @@
 
 #include <stealpool.h>
 
-#define PROGRAM   "group_limit"
-#define USAGE     "usage: group_limit [items [fail_at]]\n"
+#include "example_cli.h"
+
 #define MAX_ITEMS 1000000000L /* upper bound on counts: 1e9 items take about 2 CPU minutes */
+
+static const example_cli cli = {
+    .program = "group_limit",
+    .summary = "Processes items through an error group with at most 20 in flight at once.\n"
+               "The first item that fails cancels the rest.\n",
+    .exit_failure = "setup fails or an item fails",
+    .arg_count = 2,
+    .args = {
+        {"items", "number of items to process", MAX_ITEMS, 100000, false},
+        {"fail_at", "index of an item that fails with EIO", MAX_ITEMS, -1, true},
+    },
+};
 
 typedef struct job {
     long             fail_at;
+    _Atomic long     failed_item; /* index of the first failed item, or -1 */
     _Atomic uint64_t checksum;
 } job;
 
@@ -44,39 +60,26 @@ static int process_item(sp_ctx *ctx, void *arg)
      * check once, so canceled items are skipped quickly. */
     if (sp_ctx_err(ctx) != 0)
         return ECANCELED;
-    if (item == the_job.fail_at)
+    if (item == the_job.fail_at) {
+        /* relaxed: sp_group_wait orders every task before the index is read */
+        long none = -1;
+        atomic_compare_exchange_strong_explicit(&the_job.failed_item, &none, item,
+                                                memory_order_relaxed, memory_order_relaxed);
         return EIO;
+    }
 
     /* relaxed: sp_group_wait orders every task before the sum is read */
     atomic_fetch_add_explicit(&the_job.checksum, process((uint64_t)item), memory_order_relaxed);
     return 0;
 }
 
-/* Parses the whole of text as a decimal count in 0..max, or prints the usage
- * line and exits with status 2. A leading digit is required because strtol
- * would also accept blanks and a sign. */
-static long parse_count(const char *text, const char *name, long max)
-{
-    char *end;
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (text[0] < '0' || text[0] > '9' || errno != 0 || *end != '\0' || value > max) {
-        fprintf(stderr, "%s: invalid %s '%s' (expected 0..%ld)\n%s", PROGRAM, name, text, max,
-                USAGE);
-        exit(2);
-    }
-    return value;
-}
-
 int main(int argc, char **argv)
 {
-    if (argc > 3) {
-        fprintf(stderr, "%s: too many arguments\n%s", PROGRAM, USAGE);
-        return 2;
-    }
-
-    long items = argc > 1 ? parse_count(argv[1], "items", MAX_ITEMS) : 100000;
-    the_job.fail_at = argc > 2 ? parse_count(argv[2], "fail_at", MAX_ITEMS) : -1;
+    long values[EXAMPLE_MAX_ARGS];
+    example_parse_args(&cli, argc, argv, values);
+    long items = values[0];
+    the_job.fail_at = values[1];
+    atomic_init(&the_job.failed_item, -1);
 
     sp_group *group;
     int rc = sp_group_create(&group, NULL, NULL); /* default pool, no parent */
@@ -95,8 +98,13 @@ int main(int argc, char **argv)
 
     rc = sp_group_wait(group);
     sp_group_destroy(group);
+    /* relaxed: read after sp_group_wait, which orders every task before it */
+    long failed_item = atomic_load_explicit(&the_job.failed_item, memory_order_relaxed);
     if (rc != 0) {
-        fprintf(stderr, "group_limit: an item failed: %s\n", strerror(rc));
+        if (failed_item >= 0)
+            fprintf(stderr, "group_limit: item %ld failed: %s\n", failed_item, strerror(rc));
+        else
+            fprintf(stderr, "group_limit: processing failed: %s\n", strerror(rc));
         return 1;
     }
     printf("processed %ld items, checksum %016llx\n", items,

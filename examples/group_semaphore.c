@@ -5,7 +5,10 @@
  * group limit, the semaphore can be shared by several groups or weighted
  * by item size.
  *
- * Usage: group_semaphore [items]   (default 100000)
+ * Usage: group_semaphore [items], or --help for the range (default 100000 items)
+ *
+ * Exit status: 0 on success, 1 when setup fails or an item fails, 2 for
+ * invalid usage.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -16,9 +19,18 @@
 
 #include <stealpool.h>
 
-#define PROGRAM   "group_semaphore"
-#define USAGE     "usage: group_semaphore [items]\n"
+#include "example_cli.h"
+
 #define MAX_ITEMS 1000000000L /* upper bound on counts: 1e9 items take about 2 CPU minutes */
+
+static const example_cli cli = {
+    .program = "group_semaphore",
+    .summary = "Processes items through an error group. A semaphore of 20 units bounds the\n"
+               "items in flight, and each item releases its unit when done.\n",
+    .exit_failure = "setup fails or an item fails",
+    .arg_count = 1,
+    .args = {{"items", "number of items to process", MAX_ITEMS, 100000, false}},
+};
 
 static sp_sem *in_flight;
 static _Atomic uint64_t checksum;
@@ -41,30 +53,11 @@ static int process_item(sp_ctx *ctx, void *arg)
     return sp_sem_release(in_flight, 1);
 }
 
-/* Parses the whole of text as a decimal count in 0..max, or prints the usage
- * line and exits with status 2. A leading digit is required because strtol
- * would also accept blanks and a sign. */
-static long parse_count(const char *text, const char *name, long max)
-{
-    char *end;
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (text[0] < '0' || text[0] > '9' || errno != 0 || *end != '\0' || value > max) {
-        fprintf(stderr, "%s: invalid %s '%s' (expected 0..%ld)\n%s", PROGRAM, name, text, max,
-                USAGE);
-        exit(2);
-    }
-    return value;
-}
-
 int main(int argc, char **argv)
 {
-    if (argc > 2) {
-        fprintf(stderr, "%s: too many arguments\n%s", PROGRAM, USAGE);
-        return 2;
-    }
-
-    long items = argc > 1 ? parse_count(argv[1], "items", MAX_ITEMS) : 100000;
+    long values[EXAMPLE_MAX_ARGS];
+    example_parse_args(&cli, argc, argv, values);
+    long items = values[0];
 
     sp_group *group;
     int rc = sp_sem_create(&in_flight, 20);

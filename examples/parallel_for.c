@@ -4,7 +4,10 @@
  * no task is created per item. Each chunk sums into a local variable and
  * adds it to the total once.
  *
- * Usage: parallel_for [items]   (default 1000000)
+ * Usage: parallel_for [items], or --help for the range (default 1000000 items)
+ *
+ * Exit status: 0 on success, 1 when sp_parallel_for returns an error, 2
+ * for invalid usage.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -15,9 +18,18 @@
 
 #include <stealpool.h>
 
-#define PROGRAM   "parallel_for"
-#define USAGE     "usage: parallel_for [items]\n"
+#include "example_cli.h"
+
 #define MAX_ITEMS 1000000000L /* upper bound on counts: 1e9 items take about 2 CPU minutes */
+
+static const example_cli cli = {
+    .program = "parallel_for",
+    .summary = "Processes items with sp_parallel_for, which splits the index range among\n"
+               "the default pool's workers.\n",
+    .exit_failure = "sp_parallel_for returns an error",
+    .arg_count = 1,
+    .args = {{"items", "number of items to process", MAX_ITEMS, 1000000, false}},
+};
 
 /* A stand-in for real per-item work: 20 to 200 mixing steps. */
 static uint64_t process(uint64_t item)
@@ -39,30 +51,11 @@ static void process_range(size_t lo, size_t hi, void *arg)
     atomic_fetch_add_explicit(checksum, sum, memory_order_relaxed);
 }
 
-/* Parses the whole of text as a decimal count in 0..max, or prints the usage
- * line and exits with status 2. A leading digit is required because strtol
- * would also accept blanks and a sign. */
-static long parse_count(const char *text, const char *name, long max)
-{
-    char *end;
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (text[0] < '0' || text[0] > '9' || errno != 0 || *end != '\0' || value > max) {
-        fprintf(stderr, "%s: invalid %s '%s' (expected 0..%ld)\n%s", PROGRAM, name, text, max,
-                USAGE);
-        exit(2);
-    }
-    return value;
-}
-
 int main(int argc, char **argv)
 {
-    if (argc > 2) {
-        fprintf(stderr, "%s: too many arguments\n%s", PROGRAM, USAGE);
-        return 2;
-    }
-
-    size_t items = argc > 1 ? (size_t)parse_count(argv[1], "items", MAX_ITEMS) : 1000000;
+    long values[EXAMPLE_MAX_ARGS];
+    example_parse_args(&cli, argc, argv, values);
+    size_t items = (size_t)values[0];
     _Atomic uint64_t checksum = 0;
 
     /* NULL pool: the default pool; grain 0: chosen by the library. */

@@ -4,9 +4,16 @@
  * IN_FLIGHT are outstanding at once, and the first failed request cancels
  * the rest. The "API" is simulated with nanosleep (no network).
  *
- * Usage: rate_limited_fetch [targets [fail_at]]
+ * Usage: rate_limited_fetch [targets [fail_at]], or --help for the ranges
  *   targets  number of requests to make (default 300)
- *   fail_at  index of a request that fails, canceling the rest (default none)
+ *   fail_at  index of a request that fails, canceling the rest (default: none)
+ *
+ * The limiter starts full, so the first BURST requests do not wait for it
+ * and the overall rate of a short run is above the limit. The summary
+ * prints the rate measured after the burst separately.
+ *
+ * Exit status: 0 on success, 1 when setup fails or a request fails, 2 for
+ * invalid usage.
  *
  * The pool gets IN_FLIGHT workers because every fetch sleeps in blocking
  * I/O: with fewer workers, the blocked fetches would cap concurrency below
@@ -24,17 +31,31 @@
 
 #include <stealpool.h>
 
+#include "example_cli.h"
+
 #define RATE_PER_SEC 150.0
 #define BURST        10
 #define IN_FLIGHT    8
 
-#define PROGRAM     "rate_limited_fetch"
-#define USAGE       "usage: rate_limited_fetch [targets [fail_at]]\n"
 #define MAX_TARGETS 1000000L /* upper bound on counts: 1e6 requests take about 2 hours */
+
+static const example_cli cli = {
+    .program = "rate_limited_fetch",
+    .summary = "Makes simulated requests (5 to 35 ms sleeps, no network) with at most 150\n"
+               "starting per second after a burst of 10, and at most 8 in flight.\n"
+               "The first request that fails cancels the rest.\n",
+    .exit_failure = "setup fails or a request fails",
+    .arg_count = 2,
+    .args = {
+        {"targets", "number of requests to make", MAX_TARGETS, 300, false},
+        {"fail_at", "index of a request that fails with EIO", MAX_TARGETS, -1, true},
+    },
+};
 
 typedef struct fetcher {
     sp_sem         *in_flight;
     long            fail_at;
+    _Atomic long    failed_index; /* index of the first failed request, or -1 */
     _Atomic int     outstanding;
     _Atomic int     max_outstanding;
     _Atomic long    fetched;
@@ -77,10 +98,15 @@ static int fetch(sp_ctx *ctx, void *arg)
     int rc = 0;
     if (sp_ctx_err(ctx) == 0) {
         sleep_ns(latency_ns(req->index));
-        if (req->index == f->fail_at)
+        if (req->index == f->fail_at) {
+            /* relaxed: sp_group_wait orders every task before the index is read */
+            long none = -1;
+            atomic_compare_exchange_strong_explicit(&f->failed_index, &none, req->index,
+                                                    memory_order_relaxed, memory_order_relaxed);
             rc = EIO;
-        else
+        } else {
             atomic_fetch_add_explicit(&f->fetched, 1, memory_order_relaxed);
+        }
     }
 
     atomic_fetch_sub_explicit(&f->outstanding, 1, memory_order_relaxed);
@@ -89,31 +115,54 @@ static int fetch(sp_ctx *ctx, void *arg)
     return rc;
 }
 
-/* Parses the whole of text as a decimal count in 0..max, or prints the usage
- * line and exits with status 2. A leading digit is required because strtol
- * would also accept blanks and a sign. */
-static long parse_count(const char *text, const char *name, long max)
+/* Start of the loop, start of its last request, and the return of
+ * sp_group_wait, in sp_now_ns nanoseconds. */
+typedef struct run_times {
+    int64_t start;
+    int64_t last_start;
+    int64_t end;
+} run_times;
+
+/* Prints the request counts and rates, then the in-flight peak and the
+ * group's result. Reads the counters after sp_group_wait. */
+static void print_summary(fetcher *f, const run_times *times, long started, long targets,
+                          int err)
 {
-    char *end;
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (text[0] < '0' || text[0] > '9' || errno != 0 || *end != '\0' || value > max) {
-        fprintf(stderr, "%s: invalid %s '%s' (expected 0..%ld)\n%s", PROGRAM, name, text, max,
-                USAGE);
-        exit(2);
-    }
-    return value;
+    /* relaxed: sp_group_wait ordered every task before these loads */
+    long fetched = atomic_load_explicit(&f->fetched, memory_order_relaxed);
+    int max_outstanding = atomic_load_explicit(&f->max_outstanding, memory_order_relaxed);
+    long failed_index = atomic_load_explicit(&f->failed_index, memory_order_relaxed);
+
+    double seconds = (double)(times->end - times->start) / 1e9;
+    printf("requests started %ld of %ld, fetched %ld, in %.2f s: %.1f/s overall, "
+           "from a burst of %d and then at most %.0f/s\n",
+           started, targets, fetched, seconds, seconds > 0 ? (double)started / seconds : 0.0,
+           BURST, RATE_PER_SEC);
+
+    /* Requests after the burst wait for the limiter, so their start rate is
+     * the one to compare with the limit. */
+    double after_burst_seconds = (double)(times->last_start - times->start) / 1e9;
+    if (started > BURST && after_burst_seconds > 0)
+        printf("after the burst: %ld requests started at %.1f/s\n", started - BURST,
+               (double)(started - BURST) / after_burst_seconds);
+    else
+        printf("after the burst: none (%ld requests started, burst %d)\n", started, BURST);
+
+    printf("max in flight %d (limit %d); group result: ", max_outstanding, IN_FLIGHT);
+    if (err == 0)
+        printf("ok\n");
+    else if (failed_index >= 0)
+        printf("request %ld failed: %s\n", failed_index, strerror(err));
+    else
+        printf("%s\n", strerror(err));
 }
 
 int main(int argc, char **argv)
 {
-    if (argc > 3) {
-        fprintf(stderr, "%s: too many arguments\n%s", PROGRAM, USAGE);
-        return 2;
-    }
-
-    long targets = argc > 1 ? parse_count(argv[1], "targets", MAX_TARGETS) : 300;
-    long fail_at = argc > 2 ? parse_count(argv[2], "fail_at", MAX_TARGETS) : -1;
+    long values[EXAMPLE_MAX_ARGS];
+    example_parse_args(&cli, argc, argv, values);
+    long targets = values[0];
+    long fail_at = values[1];
 
     sp_config cfg;
     sp_config_init(&cfg);
@@ -123,7 +172,7 @@ int main(int argc, char **argv)
     sp_pool *pool;
     sp_limiter *limiter;
     sp_group *group;
-    fetcher f = {.fail_at = fail_at};
+    fetcher f = {.fail_at = fail_at, .failed_index = -1};
     int rc = sp_pool_create(&pool, &cfg);
     if (rc == 0)
         rc = sp_limiter_create(&limiter, RATE_PER_SEC, BURST);
@@ -138,6 +187,7 @@ int main(int argc, char **argv)
 
     sp_ctx *ctx = sp_group_ctx(group);
     int64_t start = sp_now_ns();
+    int64_t last_start = start;
     long started = 0;
     for (long i = 0; i < targets; i++) {
         /* Pace the request starts, then wait for a free in-flight slot. */
@@ -158,17 +208,14 @@ int main(int argc, char **argv)
             break;
         }
         started++;
+        last_start = sp_now_ns();
     }
 
     int err = sp_group_wait(group);
-    double seconds = (double)(sp_now_ns() - start) / 1e9;
+    int64_t end = sp_now_ns();
 
-    printf("requests started %ld of %ld, fetched %ld, in %.2f s (%.1f/s, limit %.0f/s)\n",
-           started, targets, atomic_load_explicit(&f.fetched, memory_order_relaxed), seconds,
-           seconds > 0 ? (double)started / seconds : 0.0, RATE_PER_SEC);
-    printf("max in flight %d (limit %d); group result: %s\n",
-           atomic_load_explicit(&f.max_outstanding, memory_order_relaxed), IN_FLIGHT,
-           err == 0 ? "ok" : strerror(err));
+    run_times times = {start, last_start, end};
+    print_summary(&f, &times, started, targets, err);
 
     sp_group_destroy(group);
     sp_sem_destroy(f.in_flight);

@@ -11,7 +11,8 @@
  * in flight.
  *
  * Usage: scan_pipeline [--verify-rate N] [--max-files N] [PATH...]
- *   --verify-rate N  verification requests per second (default 200, burst 20)
+ *   --verify-rate N  verification requests per second, at least 0.001
+ *                    (default 200, burst 20)
  *   --max-files N    stop walking after N files have been sent (0: no limit)
  *   PATH             a directory or regular file to scan (default /usr/include)
  *
@@ -37,7 +38,11 @@
  * command line are followed. Files are not recorded, so a file named on
  * the command line and also found inside a named directory is read twice.
  *
- * Exit status: 0 on success, 1 when a stage fails, 2 for invalid usage.
+ * Exit status:
+ *   0  success, also when some paths were skipped with a warning
+ *   1  a stage failed, or no given path could be scanned (each one was
+ *      missing, unreadable or skipped)
+ *   2  invalid usage
  */
 #define _GNU_SOURCE
 
@@ -61,6 +66,10 @@
 
 #define PROGRAM            "scan_pipeline"
 #define DEFAULT_RATE       200.0
+/* The limiter treats rates below about 8.7e-10/s as 0, so the verify stage
+ * would get no token after the burst and the scan would never finish.
+ * 0.001/s (one request per 1000 s) is far above that bound. */
+#define MIN_RATE           0.001
 #define VERIFY_BURST       20
 #define VERIFY_IN_FLIGHT   16
 #define WALKERS_PER_CPU    4
@@ -774,10 +783,19 @@ static void print_usage(FILE *out)
 {
     fprintf(out,
             "usage: %s [--verify-rate N] [--max-files N] [PATH...]\n"
-            "  --verify-rate N  verification requests per second, > 0 (default %.0f)\n"
+            "Scans directory trees and files for credential-shaped strings and checks\n"
+            "each hit against a simulated verification service (no network).\n"
+            "\n"
+            "  --verify-rate N  verification requests per second, at least %g\n"
+            "                   (default %g, burst %d)\n"
             "  --max-files N    stop walking after N files, 0 for no limit (default 0)\n"
-            "  PATH             directory or file to scan (default /usr/include)\n",
-            PROGRAM, DEFAULT_RATE);
+            "  PATH             directory or file to scan (default /usr/include)\n"
+            "\n"
+            "Exit status:\n"
+            "  0  success, also when some paths were skipped with a warning\n"
+            "  1  a stage failed, or no given path could be scanned\n"
+            "  2  invalid usage\n",
+            PROGRAM, MIN_RATE, DEFAULT_RATE, VERIFY_BURST);
 }
 
 static bool parse_rate(const char *text, double *out)
@@ -785,7 +803,7 @@ static bool parse_rate(const char *text, double *out)
     char *end;
     errno = 0;
     double value = strtod(text, &end);
-    if (errno != 0 || end == text || *end != '\0' || !isfinite(value) || value <= 0)
+    if (errno != 0 || end == text || *end != '\0' || !isfinite(value) || value < MIN_RATE)
         return false;
     *out = value;
     return true;
@@ -837,9 +855,14 @@ static int parse_options(int argc, char **argv, options *opts)
         const char *value = argv[++i];
         bool ok = is_rate ? parse_rate(value, &opts->verify_rate)
                           : parse_count(value, &opts->max_files);
+        if (!ok && is_rate) {
+            fprintf(stderr, "%s: invalid value '%s' for %s: expected requests per second, "
+                    "at least %g\n", PROGRAM, value, arg, MIN_RATE);
+            return 2;
+        }
         if (!ok) {
-            fprintf(stderr, "%s: invalid value '%s' for %s; expected %s\n", PROGRAM, value, arg,
-                    is_rate ? "a number of requests per second > 0" : "an integer >= 0");
+            fprintf(stderr, "%s: invalid value '%s' for %s: expected an integer >= 0\n",
+                    PROGRAM, value, arg);
             return 2;
         }
     }
@@ -1073,7 +1096,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    printf("CPUs %u: walk %u tasks, match %u, verify %u (rate %.0f/s, burst %d, "
+    printf("CPUs %u: walk %u tasks, match %u, verify %u (rate %g/s, burst %d, "
            "in flight %d)\n",
            cpus, stages[STAGE_WALK].tasks, stages[STAGE_MATCH].tasks,
            stages[STAGE_VERIFY].tasks, opts.verify_rate, VERIFY_BURST, VERIFY_IN_FLIGHT);
@@ -1082,6 +1105,18 @@ int main(int argc, char **argv)
     status = run_stages(&p, stages, argc, argv, opts.first_path);
 
     print_summary(&p, (double)(sp_now_ns() - start) / 1e9);
+
+    /* A path counts as scanned once its directory was opened or its file
+     * was read. A run that scanned nothing exits with status 1, so that a
+     * script does not take it for a clean scan. */
+    bool scanned_any =
+        counter_value(&p.stats.files) > 0 || counter_value(&p.stats.directories) > 0;
+    if (status == 0 && !scanned_any) {
+        fprintf(stderr, "%s: no given path could be scanned (see the messages above)\n",
+                PROGRAM);
+        status = 1;
+    }
+
     for (int s = 0; s < STAGE_COUNT; s++)
         sp_group_destroy(stages[s].group);
     destroy_pipeline(&p);

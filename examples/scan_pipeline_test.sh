@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs scan_pipeline on a temporary tree with planted fake secrets, broken
 # and looping symbolic links, a FIFO, an unreadable file and bad paths, and
-# checks the exact counts, a few hit lines and the exit status of bad usage.
+# checks the exact counts, a few hit lines, --help, the exit status of a run
+# that scans nothing and the exit status of bad usage.
 # Usage: scan_pipeline_test.sh PATH_TO_SCAN_PIPELINE
 set -u
 program=$1
@@ -77,9 +78,58 @@ status=$?
 [ "$status" = 0 ] || fail "--max-files 1: exit status $status, expected 0"
 expect_line "$out" "files 1"
 
+# An empty directory counts as scanned, and the rate is printed as given.
+mkdir "$root/empty"
+"$program" --verify-rate 0.5 "$root/empty" > "$out" 2> "$err"
+status=$?
+[ "$status" = 0 ] || fail "empty directory: exit status $status, expected 0"
+expect_line "$out" "directories 1"
+grep -qF "(rate 0.5/s," "$out" || fail "--verify-rate 0.5: header does not show 'rate 0.5/s'"
+
+# The minimum rate itself is valid.
+"$program" --verify-rate 0.001 "$root/empty" > "$out" 2> "$err"
+status=$?
+[ "$status" = 0 ] || fail "--verify-rate 0.001: exit status $status, expected 0"
+
+# A run in which no given path could be scanned exits with status 1.
+for args in "$root/does-not-exist" "$root/does-not-exist $tree/fifo"; do
+    # shellcheck disable=SC2086 # the arguments are split on purpose
+    "$program" $args > "$out" 2> "$err"
+    status=$?
+    [ "$status" = 1 ] || fail "'$args': exit status $status, expected 1"
+    expect_line "$err" "scan_pipeline: no given path could be scanned (see the messages above)"
+    expect_line "$out" "files 0"
+done
+
+# root opens a mode 000 directory, so only other users can check this case.
+if [ "$(id -u)" != 0 ]; then
+    mkdir "$root/locked-dir"
+    chmod 000 "$root/locked-dir"
+    "$program" "$root/locked-dir" > "$out" 2> "$err"
+    status=$?
+    [ "$status" = 1 ] || fail "unreadable directory: exit status $status, expected 1"
+fi
+
+# --help prints the usage and the exit statuses on stdout and exits with 0.
+for args in "--help" "-h"; do
+    "$program" "$args" > "$out" 2> "$err"
+    status=$?
+    [ "$status" = 0 ] || fail "'$args': exit status $status, expected 0"
+    head -n 1 "$out" | grep -q "^usage: scan_pipeline " || fail "'$args': no usage line on stdout"
+    expect_line "$out" "  1  a stage failed, or no given path could be scanned"
+    [ -s "$err" ] && fail "'$args': unexpected output on stderr"
+done
+
+# A rate below the minimum of 0.001/s is rejected. The limiter treats rates
+# below about 8.7e-10/s as 0, so such a scan would stop after the burst.
+"$program" --verify-rate 1e-12 "$tree" > "$out" 2> "$err"
+status=$?
+[ "$status" = 2 ] || fail "--verify-rate 1e-12: exit status $status, expected 2"
+expect_line "$err" "scan_pipeline: invalid value '1e-12' for --verify-rate: expected requests per second, at least 0.001"
+
 # Invalid usage exits with status 2 and a message.
 for args in "--bogus" "--verify-rate abc" "--verify-rate 0" "--verify-rate" \
-    "--max-files -1" "--max-files 1x"; do
+    "--verify-rate 0.0009" "--verify-rate inf" "--max-files -1" "--max-files 1x"; do
     # shellcheck disable=SC2086 # the arguments are split on purpose
     "$program" $args "$tree" > "$out" 2> "$err"
     status=$?

@@ -4,7 +4,10 @@
  * heap record until it runs, so for large or unbounded inputs prefer a
  * limit (group_limit.c) or a worker pool (worker_pool_chan.c).
  *
- * Usage: unbounded_tasks [items]   (default 10000)
+ * Usage: unbounded_tasks [items], or --help for the range (default 10000 items)
+ *
+ * Exit status: 0 on success, 1 when setup fails or a task cannot be
+ * started, 2 for invalid usage.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -15,9 +18,17 @@
 
 #include <stealpool.h>
 
-#define PROGRAM   "unbounded_tasks"
-#define USAGE     "usage: unbounded_tasks [items]\n"
+#include "example_cli.h"
+
 #define MAX_ITEMS 1000000000L /* upper bound on counts: 1e9 items take about 2 CPU minutes */
+
+static const example_cli cli = {
+    .program = "unbounded_tasks",
+    .summary = "Starts one error-group task per item with no limit on the tasks queued.\n",
+    .exit_failure = "setup fails or a task cannot be started",
+    .arg_count = 1,
+    .args = {{"items", "number of items to process", MAX_ITEMS, 10000, false}},
+};
 
 static _Atomic uint64_t checksum;
 
@@ -39,30 +50,11 @@ static int process_item(sp_ctx *ctx, void *arg)
     return 0;
 }
 
-/* Parses the whole of text as a decimal count in 0..max, or prints the usage
- * line and exits with status 2. A leading digit is required because strtol
- * would also accept blanks and a sign. */
-static long parse_count(const char *text, const char *name, long max)
-{
-    char *end;
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (text[0] < '0' || text[0] > '9' || errno != 0 || *end != '\0' || value > max) {
-        fprintf(stderr, "%s: invalid %s '%s' (expected 0..%ld)\n%s", PROGRAM, name, text, max,
-                USAGE);
-        exit(2);
-    }
-    return value;
-}
-
 int main(int argc, char **argv)
 {
-    if (argc > 2) {
-        fprintf(stderr, "%s: too many arguments\n%s", PROGRAM, USAGE);
-        return 2;
-    }
-
-    long items = argc > 1 ? parse_count(argv[1], "items", MAX_ITEMS) : 10000;
+    long values[EXAMPLE_MAX_ARGS];
+    example_parse_args(&cli, argc, argv, values);
+    long items = values[0];
 
     sp_group *group;
     int rc = sp_group_create(&group, NULL, NULL); /* no limit by default */

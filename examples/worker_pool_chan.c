@@ -9,7 +9,10 @@
  * sp_chan_recv the pool runs a spare thread in its place, so WORKERS may
  * exceed the pool's worker count.
  *
- * Usage: worker_pool_chan [items]   (default 100000)
+ * Usage: worker_pool_chan [items], or --help for the range (default 100000 items)
+ *
+ * Exit status: 0 on success, 1 when setup fails or a worker fails, 2 for
+ * invalid usage.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -20,9 +23,18 @@
 
 #include <stealpool.h>
 
-#define PROGRAM   "worker_pool_chan"
-#define USAGE     "usage: worker_pool_chan [items]\n"
+#include "example_cli.h"
+
 #define MAX_ITEMS 1000000000L /* upper bound on counts: 1e9 items take about 2 CPU minutes */
+
+static const example_cli cli = {
+    .program = "worker_pool_chan",
+    .summary = "Sends items to 8 long-lived worker tasks through a channel that holds\n"
+               "at most 64 waiting items.\n",
+    .exit_failure = "setup fails or a worker fails",
+    .arg_count = 1,
+    .args = {{"items", "number of items to process", MAX_ITEMS, 100000, false}},
+};
 
 #define WORKERS 8
 
@@ -54,30 +66,11 @@ static int worker(sp_ctx *ctx, void *arg)
     return rc == EPIPE ? 0 : rc; /* EPIPE: closed and drained, the normal end */
 }
 
-/* Parses the whole of text as a decimal count in 0..max, or prints the usage
- * line and exits with status 2. A leading digit is required because strtol
- * would also accept blanks and a sign. */
-static long parse_count(const char *text, const char *name, long max)
-{
-    char *end;
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (text[0] < '0' || text[0] > '9' || errno != 0 || *end != '\0' || value > max) {
-        fprintf(stderr, "%s: invalid %s '%s' (expected 0..%ld)\n%s", PROGRAM, name, text, max,
-                USAGE);
-        exit(2);
-    }
-    return value;
-}
-
 int main(int argc, char **argv)
 {
-    if (argc > 2) {
-        fprintf(stderr, "%s: too many arguments\n%s", PROGRAM, USAGE);
-        return 2;
-    }
-
-    long items = argc > 1 ? parse_count(argv[1], "items", MAX_ITEMS) : 100000;
+    long values[EXAMPLE_MAX_ARGS];
+    example_parse_args(&cli, argc, argv, values);
+    long items = values[0];
 
     sp_group *group;
     int rc = sp_chan_create(&items_chan, sizeof(long), 64);
