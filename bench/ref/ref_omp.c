@@ -28,20 +28,19 @@ static uint64_t fib(unsigned n)
 
 static uint64_t nqueens_solve(const nqueens_board *board);
 
-static uint64_t nqueens_range(const nqueens_board *board, const uint32_t *columns,
-                              unsigned lo, unsigned hi)
+static uint64_t nqueens_columns(const nqueens_board *board, uint32_t columns)
 {
-    if (hi - lo == 1) {
-        nqueens_board next = nqueens_place(board, columns[lo]);
+    if ((columns & (columns - 1)) == 0) {
+        nqueens_board next = nqueens_place(board, columns);
         return nqueens_solve(&next);
     }
 
-    unsigned mid = lo + (hi - lo) / 2;
+    uint32_t lower = nqueens_lower_half(columns);
     uint64_t left;
     uint64_t right;
 #pragma omp task shared(right)
-    right = nqueens_range(board, columns, mid, hi);
-    left = nqueens_range(board, columns, lo, mid);
+    right = nqueens_columns(board, columns ^ lower);
+    left = nqueens_columns(board, lower);
 #pragma omp taskwait
     return left + right;
 }
@@ -51,11 +50,10 @@ static uint64_t nqueens_solve(const nqueens_board *board)
     if (board->row == board->n)
         return 1;
 
-    uint32_t columns[NQUEENS_MAX_N];
-    unsigned count = nqueens_list_columns(board, columns);
-    if (count == 0)
+    uint32_t columns = nqueens_free_columns(board);
+    if (columns == 0)
         return 0;
-    return nqueens_range(board, columns, 0, count);
+    return nqueens_columns(board, columns);
 }
 
 static void uts_visit(const uts_params *p, const uts_state *node, uint32_t height,

@@ -34,20 +34,19 @@ std::uint64_t fib(unsigned n)
 
 std::uint64_t nqueens_solve(const nqueens_board &board);
 
-std::uint64_t nqueens_range(const nqueens_board &board, const std::uint32_t *columns,
-                            unsigned lo, unsigned hi)
+std::uint64_t nqueens_columns(const nqueens_board &board, std::uint32_t columns)
 {
-    if (hi - lo == 1) {
-        nqueens_board next = nqueens_place(&board, columns[lo]);
+    if ((columns & (columns - 1)) == 0) {
+        nqueens_board next = nqueens_place(&board, columns);
         return nqueens_solve(next);
     }
 
-    unsigned mid = lo + (hi - lo) / 2;
+    std::uint32_t lower = nqueens_lower_half(columns);
     std::uint64_t left = 0;
     std::uint64_t right = 0;
     tbb::task_group group;
-    group.run([&] { right = nqueens_range(board, columns, mid, hi); });
-    left = nqueens_range(board, columns, lo, mid);
+    group.run([&] { right = nqueens_columns(board, columns ^ lower); });
+    left = nqueens_columns(board, lower);
     group.wait();
     return left + right;
 }
@@ -57,11 +56,10 @@ std::uint64_t nqueens_solve(const nqueens_board &board)
     if (board.row == board.n)
         return 1;
 
-    std::uint32_t columns[NQUEENS_MAX_N];
-    unsigned count = nqueens_list_columns(&board, columns);
-    if (count == 0)
+    std::uint32_t columns = nqueens_free_columns(&board);
+    if (columns == 0)
         return 0;
-    return nqueens_range(board, columns, 0, count);
+    return nqueens_columns(board, columns);
 }
 
 void uts_visit(const uts_params *p, const uts_state &node, std::uint32_t height,

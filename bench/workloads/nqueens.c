@@ -53,16 +53,15 @@ uint64_t nqueens_placements(unsigned n)
     return count_placements(&board);
 }
 
-/* A run of a row's free columns: columns[lo .. hi) of the board's list. */
-typedef struct range_frame {
+/* Some free columns of a board's next row, one bit each, and on return the
+ * solutions below them. */
+typedef struct columns_frame {
     const nqueens_board *board;
-    const uint32_t *columns;
-    unsigned lo;
-    unsigned hi;
+    uint32_t columns;
     uint64_t solutions;
-} range_frame;
+} columns_frame;
 
-static void range_task(void *arg);
+static void columns_task(void *arg);
 
 /* Counts the solutions below board b, forking one task per free column. */
 static uint64_t solve_sp(const nqueens_board *b)
@@ -70,31 +69,30 @@ static uint64_t solve_sp(const nqueens_board *b)
     if (b->row == b->n)
         return 1;
 
-    uint32_t columns[NQUEENS_MAX_N];
-    unsigned count = nqueens_list_columns(b, columns);
-    if (count == 0)
+    uint32_t columns = nqueens_free_columns(b);
+    if (columns == 0)
         return 0;
 
-    range_frame all = {b, columns, 0, count, 0};
-    range_task(&all);
+    columns_frame all = {b, columns, 0};
+    columns_task(&all);
     return all.solutions;
 }
 
-static void range_task(void *arg)
+static void columns_task(void *arg)
 {
-    range_frame *r = arg;
+    columns_frame *f = arg;
 
-    if (r->hi - r->lo == 1) {
-        nqueens_board next = nqueens_place(r->board, r->columns[r->lo]);
-        r->solutions = solve_sp(&next);
+    if ((f->columns & (f->columns - 1)) == 0) {
+        nqueens_board next = nqueens_place(f->board, f->columns);
+        f->solutions = solve_sp(&next);
         return;
     }
 
-    unsigned mid = r->lo + (r->hi - r->lo) / 2;
-    range_frame left = {r->board, r->columns, r->lo, mid, 0};
-    range_frame right = {r->board, r->columns, mid, r->hi, 0};
-    sp_join(range_task, &left, range_task, &right);
-    r->solutions = left.solutions + right.solutions;
+    uint32_t lower = nqueens_lower_half(f->columns);
+    columns_frame left = {f->board, lower, 0};
+    columns_frame right = {f->board, f->columns ^ lower, 0};
+    sp_join(columns_task, &left, columns_task, &right);
+    f->solutions = left.solutions + right.solutions;
 }
 
 typedef struct root_frame {

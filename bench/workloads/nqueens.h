@@ -2,7 +2,7 @@
  * F2: count the solutions of the n-queens problem with bit masks, one
  * queen per row. A "placement" puts a queen on a free column of the next
  * row; the search makes nqueens_placements(n) of them. The parallel
- * versions give every placement its own task by splitting each row's list
+ * versions give every placement its own task by splitting each row's set
  * of free columns in halves with a fork per split, so every system runs
  * the same tasks.
  */
@@ -51,19 +51,20 @@ static inline nqueens_board nqueens_place(const nqueens_board *b, uint32_t colum
 }
 
 /*
- * Stores the free columns of the board's next row, lowest first, one bit
- * each, into columns and returns how many there are.
+ * Returns the lower half (rounded down) of the set bits of columns, which
+ * has at least two. The parallel versions split a row's free columns this
+ * way: the lower half and the rest.
  */
-static inline unsigned nqueens_list_columns(const nqueens_board *b,
-                                            uint32_t columns[NQUEENS_MAX_N])
+static inline uint32_t nqueens_lower_half(uint32_t columns)
 {
-    unsigned count = 0;
-    uint32_t candidates = nqueens_free_columns(b);
-    while (candidates != 0) {
-        columns[count++] = candidates & -candidates;
-        candidates &= candidates - 1;
+    unsigned half = (unsigned)__builtin_popcount(columns) / 2;
+    uint32_t lower = 0;
+    for (unsigned i = 0; i < half; i++) {
+        uint32_t lowest = columns & (0u - columns);
+        lower |= lowest;
+        columns ^= lowest;
     }
-    return count;
+    return lower;
 }
 
 /* Returns the number of solutions for n (1 .. NQUEENS_MAX_N), sequentially. */
