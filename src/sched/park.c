@@ -65,7 +65,6 @@ void sp__pool_wake_all(sp_pool *pool)
     pthread_mutex_unlock(&pool->spare_lock);
 }
 
-
 static bool try_start_searching(sp_pool *pool)
 {
     /* relaxed: the count only limits how many workers spin */
