@@ -25,7 +25,8 @@ for arg in "$@"; do
             echo
             exec "$bench" --help
         fi
-        echo "$bench is not built yet, so its options cannot be listed; a run without --help builds it first (a short one: tools/run-bench.sh --suite sync --reps 1)."
+        echo "$bench is not built yet, so its options cannot be listed."
+        echo "A run without --help builds it first, for example: tools/run-bench.sh --suite sync --reps 1"
         exit 0
     fi
 done
