@@ -353,8 +353,11 @@ sp_pool *sp_default_pool(void)
         int rc = sp_pool_create(&pool, NULL);
         if (rc == 0) {
             atomic_store_explicit(&default_pool, pool, memory_order_release);
-            if (pool->print_stats)
-                atexit(default_pool_print_stats);
+            /* Once per process: a child of fork() inherits the handler,
+             * which then logs the child's own default pool. */
+            static bool stats_at_exit;
+            if (pool->print_stats && !stats_at_exit)
+                stats_at_exit = atexit(default_pool_print_stats) == 0;
         } else
             sp__log("the default pool could not be created (error %d); the next call retries",
                     rc);
