@@ -20,6 +20,7 @@
 #include <stealpool.h>
 
 #include "example_cli.h"
+#include "example_work.h"
 
 #define MAX_ITEMS 1000000000L /* upper bound on counts: 1e9 items take about 2 CPU minutes */
 
@@ -41,15 +42,6 @@ typedef struct job {
     _Atomic uint64_t checksum;
 } job;
 
-/* A stand-in for real per-item work: 20 to 200 mixing steps. */
-static uint64_t process(uint64_t item)
-{
-    uint64_t x = item * 0x9E3779B97F4A7C15ull;
-    for (uint64_t i = 0; i < 20 + item % 181; i++)
-        x = (x ^ (x >> 31)) * 0xBF58476D1CE4E5B9ull;
-    return x;
-}
-
 static job the_job;
 
 static int process_item(sp_ctx *ctx, void *arg)
@@ -69,7 +61,8 @@ static int process_item(sp_ctx *ctx, void *arg)
     }
 
     /* relaxed: sp_group_wait orders every task before the sum is read */
-    atomic_fetch_add_explicit(&the_job.checksum, process((uint64_t)item), memory_order_relaxed);
+    atomic_fetch_add_explicit(&the_job.checksum, example_process((uint64_t)item),
+                              memory_order_relaxed);
     return 0;
 }
 

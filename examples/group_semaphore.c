@@ -20,6 +20,7 @@
 #include <stealpool.h>
 
 #include "example_cli.h"
+#include "example_work.h"
 
 #define MAX_ITEMS 1000000000L /* upper bound on counts: 1e9 items take about 2 CPU minutes */
 
@@ -35,20 +36,11 @@ static const example_cli cli = {
 static sp_sem *in_flight;
 static _Atomic uint64_t checksum;
 
-/* A stand-in for real per-item work: 20 to 200 mixing steps. */
-static uint64_t process(uint64_t item)
-{
-    uint64_t x = item * 0x9E3779B97F4A7C15ull;
-    for (uint64_t i = 0; i < 20 + item % 181; i++)
-        x = (x ^ (x >> 31)) * 0xBF58476D1CE4E5B9ull;
-    return x;
-}
-
 static int process_item(sp_ctx *ctx, void *arg)
 {
     (void)ctx;
     /* relaxed: sp_group_wait orders every task before the sum is read */
-    atomic_fetch_add_explicit(&checksum, process((uint64_t)(uintptr_t)arg),
+    atomic_fetch_add_explicit(&checksum, example_process((uint64_t)(uintptr_t)arg),
                               memory_order_relaxed);
     return sp_sem_release(in_flight, 1);
 }

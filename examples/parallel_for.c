@@ -19,6 +19,7 @@
 #include <stealpool.h>
 
 #include "example_cli.h"
+#include "example_work.h"
 
 #define MAX_ITEMS 1000000000L /* upper bound on counts: 1e9 items take about 2 CPU minutes */
 
@@ -31,21 +32,12 @@ static const example_cli cli = {
     .args = {{"items", "number of items to process", MAX_ITEMS, 1000000, false}},
 };
 
-/* A stand-in for real per-item work: 20 to 200 mixing steps. */
-static uint64_t process(uint64_t item)
-{
-    uint64_t x = item * 0x9E3779B97F4A7C15ull;
-    for (uint64_t i = 0; i < 20 + item % 181; i++)
-        x = (x ^ (x >> 31)) * 0xBF58476D1CE4E5B9ull;
-    return x;
-}
-
 static void process_range(size_t lo, size_t hi, void *arg)
 {
     _Atomic uint64_t *checksum = arg;
     uint64_t sum = 0;
     for (size_t i = lo; i < hi; i++)
-        sum += process(i);
+        sum += example_process(i);
 
     /* relaxed: sp_parallel_for returns after every range is done */
     atomic_fetch_add_explicit(checksum, sum, memory_order_relaxed);
