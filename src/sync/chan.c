@@ -142,7 +142,7 @@ static inline int ring_push(sp_chan *ch, const void *elem)
             }
         } else if (diff < 0) {
             /* seq_cst: pairs with the head CAS in ring_pop and with the
-             * increment of send_waiting in send_slow */
+             * increment of send_waiting in enlist */
             uint64_t head = atomic_load_explicit(&ch->head, memory_order_seq_cst);
             return pos - head >= ch->capacity ? CHAN_WOULD_BLOCK : CHAN_IN_PROGRESS;
         } else {
@@ -178,7 +178,7 @@ static inline int ring_pop(sp_chan *ch, void *elem)
             }
         } else if (diff < 0) {
             /* seq_cst: pairs with the tail CAS in ring_push and with the
-             * increment of recv_waiting in recv_slow */
+             * increment of recv_waiting in enlist */
             uint64_t tail = atomic_load_explicit(&ch->tail, memory_order_seq_cst);
             if ((tail >> 1) != pos)
                 return CHAN_IN_PROGRESS;
@@ -251,14 +251,14 @@ static __attribute__((noinline)) void wake_one(sp_chan *ch, waiter_list *list,
 
 static inline void notify_receivers(sp_chan *ch)
 {
-    /* seq_cst: pairs with the increment in recv_slow (see the file comment) */
+    /* seq_cst: pairs with the increment in enlist (see the file comment) */
     if (atomic_load_explicit(&ch->recv_waiting, memory_order_seq_cst) != 0)
         wake_one(ch, &ch->receivers, &ch->recv_waiting);
 }
 
 static inline void notify_senders(sp_chan *ch)
 {
-    /* seq_cst: pairs with the increment in send_slow (see the file comment) */
+    /* seq_cst: pairs with the increment in enlist (see the file comment) */
     if (atomic_load_explicit(&ch->send_waiting, memory_order_seq_cst) != 0)
         wake_one(ch, &ch->senders, &ch->send_waiting);
 }
@@ -316,57 +316,32 @@ static void waiter_init(chan_waiter *w)
     sp__waiter_init(&w->base);
 }
 
-static __attribute__((noinline)) int send_slow(sp_chan *ch, const void *elem, sp_ctx *ctx)
+/* Wakes one waiter of the other side, after a push (sending) or a pop. */
+static void notify_peers(sp_chan *ch, bool sending)
 {
-    sp__spin spin;
-    sp__spin_start(&spin, SP_SPIN_DEFAULT_NS);
-    do {
-        int rc = ring_push(ch, elem);
-        if (rc == 0)
-            notify_receivers(ch);
-        if (rc == 0 || rc == EPIPE)
-            return rc;
-    } while (sp__spin_pause(&spin));
-
-    chan_waiter w;
-    waiter_init(&w);
-    int result;
-    int rc = sp__ctx_watch(ctx, &w.base);
-    for (;;) {
-        if (rc != 0) {
-            result = rc;
-            break;
-        }
-
-        /* Read the wake sequence before linking: a waker that unlinks us
-         * after this point also bumps it, so the sleep below returns. */
-        uint32_t seen = sp__waiter_seq(&w.base);
-        enlist(ch, &ch->senders, &ch->send_waiting, &w);
-        result = push_settled(ch, elem);
-        if (result != CHAN_WOULD_BLOCK)
-            break;
-
-        rc = sp__waiter_sleep(&w.base, seen, ctx);
-    }
-
-    bool signaled = delist(ch, &ch->senders, &ch->send_waiting, &w);
-    sp__ctx_unwatch(ctx, &w.base);
-
-    if (result == 0)
+    if (sending)
         notify_receivers(ch);
-    else if (signaled && result != EPIPE)
-        notify_senders(ch); /* pass on the free slot we were woken for */
-    return result;
+    else
+        notify_senders(ch);
 }
 
-static __attribute__((noinline)) int recv_slow(sp_chan *ch, void *elem, sp_ctx *ctx)
+/*
+ * One send (src set) or receive (dst set) on a buffered channel once the
+ * fast path failed: spins for a while, then queues and sleeps until the
+ * ring has room (or an element), the channel closes or ctx ends.
+ */
+static __attribute__((noinline)) int buffered_slow(sp_chan *ch, bool sending, const void *src,
+                                                   void *dst, sp_ctx *ctx)
 {
+    waiter_list *mine = sending ? &ch->senders : &ch->receivers;
+    _Atomic uint32_t *waiting = sending ? &ch->send_waiting : &ch->recv_waiting;
+
     sp__spin spin;
     sp__spin_start(&spin, SP_SPIN_DEFAULT_NS);
     do {
-        int rc = ring_pop(ch, elem);
+        int rc = sending ? ring_push(ch, src) : ring_pop(ch, dst);
         if (rc == 0)
-            notify_senders(ch);
+            notify_peers(ch, sending);
         if (rc == 0 || rc == EPIPE)
             return rc;
     } while (sp__spin_pause(&spin));
@@ -384,21 +359,21 @@ static __attribute__((noinline)) int recv_slow(sp_chan *ch, void *elem, sp_ctx *
         /* Read the wake sequence before linking: a waker that unlinks us
          * after this point also bumps it, so the sleep below returns. */
         uint32_t seen = sp__waiter_seq(&w.base);
-        enlist(ch, &ch->receivers, &ch->recv_waiting, &w);
-        result = pop_settled(ch, elem);
+        enlist(ch, mine, waiting, &w);
+        result = sending ? push_settled(ch, src) : pop_settled(ch, dst);
         if (result != CHAN_WOULD_BLOCK)
             break;
 
         rc = sp__waiter_sleep(&w.base, seen, ctx);
     }
 
-    bool signaled = delist(ch, &ch->receivers, &ch->recv_waiting, &w);
+    bool signaled = delist(ch, mine, waiting, &w);
     sp__ctx_unwatch(ctx, &w.base);
 
     if (result == 0)
-        notify_senders(ch);
+        notify_peers(ch, sending);
     else if (signaled && result != EPIPE)
-        notify_receivers(ch); /* pass on the element we were woken for */
+        notify_peers(ch, !sending); /* pass on the slot or element we were woken for */
     return result;
 }
 
@@ -588,7 +563,7 @@ int sp_chan_send(sp_chan *ch, const void *elem, sp_ctx *ctx)
     }
 
     slow_enter(ch);
-    int rc = ch->capacity != 0 ? send_slow(ch, elem, ctx)
+    int rc = ch->capacity != 0 ? buffered_slow(ch, true, elem, NULL, ctx)
                                : rendezvous(ch, true, elem, NULL, ctx, true);
     slow_leave(ch);
     return rc;
@@ -610,7 +585,7 @@ int sp_chan_recv(sp_chan *ch, void *elem, sp_ctx *ctx)
     }
 
     slow_enter(ch);
-    int rc = ch->capacity != 0 ? recv_slow(ch, elem, ctx)
+    int rc = ch->capacity != 0 ? buffered_slow(ch, false, NULL, elem, ctx)
                                : rendezvous(ch, false, NULL, elem, ctx, true);
     slow_leave(ch);
     return rc;
