@@ -580,18 +580,6 @@ bool sp_sem_try_acquire(sp_sem *sem, int64_t n)
     return sem_take_fast(sem, n);
 }
 
-__attribute__((noinline)) static int sem_release_slow(sp_sem *sem, int64_t n)
-{
-    sem_waiter *tasks = NULL;
-
-    pthread_mutex_lock(&sem->lock);
-    int rc = sem_give_locked(sem, n, &tasks);
-    pthread_mutex_unlock(&sem->lock);
-
-    sem_dispatch(sem, tasks);
-    return rc;
-}
-
 /* Reports an invalid release or an over-release; returns EINVAL. */
 __attribute__((noinline, cold)) static int release_invalid(const sp_sem *sem, int64_t n)
 {
@@ -606,10 +594,17 @@ __attribute__((noinline, cold)) static int release_invalid(const sp_sem *sem, in
     return EINVAL;
 }
 
-/* Releases n units under the lock, for when waiters are queued. */
+/* Releases n units under the lock, for when waiters are queued, and starts
+ * the tasks that the release admitted. */
 __attribute__((noinline)) static int release_queued(sp_sem *sem, int64_t n)
 {
-    int rc = sem_release_slow(sem, n);
+    sem_waiter *tasks = NULL;
+
+    pthread_mutex_lock(&sem->lock);
+    int rc = sem_give_locked(sem, n, &tasks);
+    pthread_mutex_unlock(&sem->lock);
+
+    sem_dispatch(sem, tasks);
     if (rc == EINVAL)
         return release_invalid(sem, n);
     return rc;
