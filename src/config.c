@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdalign.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,28 +151,6 @@ static const struct env_var {
      check_steal_barrier},
 };
 
-/* Writes set as a CPU list such as 0-3,8 into out. */
-static void format_cpu_set(const cpu_set_t *set, char *out, size_t size)
-{
-    size_t used = 0;
-    out[0] = '\0';
-    for (int cpu = 0; cpu < CPU_SETSIZE && used < size; cpu++) {
-        if (!CPU_ISSET(cpu, set))
-            continue;
-
-        int last = cpu;
-        while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, set))
-            last++;
-        const char *separator = used == 0 ? "" : ",";
-        int n = last > cpu ? snprintf(out + used, size - used, "%s%d-%d", separator, cpu, last)
-                           : snprintf(out + used, size - used, "%s%d", separator, cpu);
-        if (n < 0)
-            break;
-        used += (size_t)n;
-        cpu = last;
-    }
-}
-
 /* Returns true when text is a valid CPU list that names a CPU outside the
  * affinity mask, and writes the mask as a CPU list into allowed. */
 static bool cpu_list_outside_mask(const char *text, const cpu_set_t *affinity, char *allowed,
@@ -186,7 +163,7 @@ static bool cpu_list_outside_mask(const char *text, const cpu_set_t *affinity, c
     CPU_AND(&inside, &list, affinity);
     if (CPU_EQUAL(&inside, &list))
         return false;
-    format_cpu_set(affinity, allowed, size);
+    sp__cpu_list_format(affinity, allowed, size);
     return true;
 }
 

@@ -128,6 +128,29 @@ static bool parse_cpu_number(const char **text, long *out)
     return true;
 }
 
+void sp__cpu_list_format(const cpu_set_t *set, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, set))
+            continue;
+
+        int last = cpu;
+        while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, set))
+            last++;
+        const char *separator = used == 0 ? "" : ",";
+        int written = last == cpu
+                          ? snprintf(out + used, size - used, "%s%d", separator, cpu)
+                          : snprintf(out + used, size - used, "%s%d-%d", separator, cpu, last);
+        if (written < 0 || (size_t)written >= size - used)
+            return;
+        used += (size_t)written;
+        cpu = last;
+    }
+}
+
 int sp__cpu_list_parse(const char *text, cpu_set_t *set)
 {
     if (text == NULL || set == NULL)

@@ -37,6 +37,10 @@ unsigned sp__cgroup_quota_cpus(const char *root, const char *cgroup_path,
  */
 int sp__cpu_list_parse(const char *text, cpu_set_t *set);
 
+/* Writes set into out as a CPU list such as "0-3,8", the form that
+ * sp__cpu_list_parse reads. A list longer than size is cut short. */
+void sp__cpu_list_format(const cpu_set_t *set, char *out, size_t size);
+
 /* Returns the index-th CPU of set, wrapping around its count; -1 when empty. */
 int sp__cpu_set_nth(const cpu_set_t *set, unsigned index);
 

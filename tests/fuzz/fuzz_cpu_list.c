@@ -7,7 +7,8 @@
  *     cpu   = digit { digit }        value below CPU_SETSIZE
  *
  * The two must agree on acceptance and on the set. For an accepted list,
- * sp__cpu_set_nth must walk the set in ascending order and wrap.
+ * sp__cpu_set_nth must walk the set in ascending order and wrap, and
+ * sp__cpu_list_format must write a list that parses back to the same set.
  */
 #include <errno.h>
 #include <sched.h>
@@ -19,6 +20,10 @@
 #include "platform/cpus.h"
 
 enum { MAX_TEXT = 512 };
+
+/* Room for the longest list of CPU_SETSIZE CPUs: every other one, each
+ * written with its comma. */
+enum { MAX_FORMATTED = 8192 };
 
 static void require(bool condition)
 {
@@ -89,5 +94,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         previous = cpu;
     }
     require(sp__cpu_set_nth(&parsed, (unsigned)count) == sp__cpu_set_nth(&parsed, 0));
+
+    static char formatted[MAX_FORMATTED];
+    cpu_set_t reparsed;
+    sp__cpu_list_format(&parsed, formatted, sizeof formatted);
+    require(sp__cpu_list_parse(formatted, &reparsed) == 0);
+    require(CPU_EQUAL(&reparsed, &parsed));
     return 0;
 }
