@@ -288,21 +288,14 @@ static void note_reference_ratios(sb_report *report, const fj_state *state, cons
 
 /* Adds the F1 note of stealpool's time on one worker over the sequential
  * version with the same task frames, which isolates the cost of the join. */
-static void note_join_cost(sb_report *report, const fj_state *state, const char *workload,
+static void note_join_cost(sb_report *report, const char *workload,
                            const fj_case *contexts, const sb_case *cases, size_t count)
 {
     double frames = case_median(contexts, cases, count, SYSTEM_SEQUENTIAL_FRAMES, 0);
-    if (frames <= 0)
-        return;
-
-    for (size_t w = 0; w < state->options->worker_count; w++) {
-        if (state->options->workers[w] != 1)
-            continue;
-        double ours = case_median(contexts, cases, count, SYSTEM_STEALPOOL, 1);
-        if (ours > 0)
-            sb_report_note(report, "%s: stealpool on 1 worker / sequential with task frames: %.2f",
-                           workload, ours / frames);
-    }
+    double ours = case_median(contexts, cases, count, SYSTEM_STEALPOOL, 1);
+    if (frames > 0 && ours > 0)
+        sb_report_note(report, "%s: stealpool on 1 worker / sequential with task frames: %.2f",
+                       workload, ours / frames);
 }
 
 static unsigned reps_for(const fj_state *state, const fj_problem *problem)
@@ -330,7 +323,7 @@ static int measure_problem(sb_report *report, const fj_state *state, const fj_pr
     int rc = sb_measure(report, &workload, cases, count);
     if (rc == 0) {
         note_reference_ratios(report, state, name, contexts, cases, count);
-        note_join_cost(report, state, name, contexts, cases, count);
+        note_join_cost(report, name, contexts, cases, count);
     }
     return rc;
 }
