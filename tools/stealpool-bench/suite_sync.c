@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -325,6 +326,47 @@ static int run_chan_case(void *context, sb_answer *answer)
     return rc;
 }
 
+/* ---- cache-line round trip --------------------------------------------- */
+
+/* Round trips in one measurement: 15 to 80 ms here. */
+#define ROUND_TRIPS 200000u
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Two threads take turns incrementing one word: thread i waits for a value
+ * of parity i. Each turn moves the word's cache line to the other CPU. */
+static int round_trip_body(void *context, unsigned index)
+{
+    _Atomic uint64_t *turn = context;
+    for (uint64_t i = 0; i < ROUND_TRIPS; i++) {
+        /* acquire: pairs with the other thread's increment, a turn apart */
+        while (atomic_load_explicit(turn, memory_order_acquire) % 2 != index)
+            cpu_relax();
+        atomic_fetch_add_explicit(turn, 1, memory_order_release);
+    }
+    return 0;
+}
+
+/*
+ * Returns the nanoseconds of one round trip of a cache line between the
+ * two threads, or a negative value when a thread could not start. The
+ * vCPUs of a virtual machine may sit on nearby or on distant cores, and
+ * the figure moves with them, sometimes within one run.
+ */
+static double measure_round_trip(void)
+{
+    _Alignas(64) _Atomic uint64_t turn = 0;
+    int64_t start = sp_now_ns();
+    if (run_team(2, round_trip_body, (void *)&turn) != 0)
+        return -1.0;
+    return (double)(sp_now_ns() - start) / ROUND_TRIPS;
+}
+
 /* ---- workloads --------------------------------------------------------- */
 
 static unsigned reps_of(const sb_options *options)
@@ -488,10 +530,22 @@ static int run_sync(const sb_options *options, sb_report *report)
                                "mutex+condvar versions always run");
 
     int rc = measure_uncontended(report, options);
+
+    double trip_before = measure_round_trip();
     if (rc == 0)
         rc = measure_handoff(report, options);
     if (rc == 0)
         rc = measure_weighted(report, options);
+    double trip_after = measure_round_trip();
+    if (rc == 0 && trip_before > 0 && trip_after > 0) {
+        /* A strict handoff sends at least one cache line to the other thread
+         * per pair, which takes half a round trip. */
+        double fastest = trip_before < trip_after ? trip_before : trip_after;
+        sb_report_note(report,
+                       "cache-line round trip between two threads: %.0f ns before S1(b), %.0f ns "
+                       "after S1(c), so a strict handoff is capped at %.1f million pairs/s here",
+                       trip_before, trip_after, 2e3 / fastest);
+    }
     if (rc == 0)
         rc = measure_channel(report, options, 1);
     if (rc == 0)
