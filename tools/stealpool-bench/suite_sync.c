@@ -1,6 +1,7 @@
 /*
  * The sync suite: S1 semaphore and C1 channel costs of stealpool against
- * POSIX sem_t and the mutex+condvar versions of bench/ref/.
+ * POSIX sem_t and the mutex+condvar versions of bench/ref/: an unfair
+ * weighted semaphore, a FIFO one and a bounded queue.
  *
  * S1(a) one thread, acquire(1) + release(1) pairs, nothing contended;
  * S1(b) two threads hammering a semaphore of capacity 1;
@@ -11,9 +12,13 @@
  * the ratio of throughputs. The answer checks: a counter that the
  * capacity-1 semaphore guards must count every pair (mutual exclusion),
  * every semaphore is full again at the end, and the checksum of the
- * received channel values equals that of the sent ones.
+ * received channel values equals that of the sent ones. S1(b) also counts
+ * turns, the runs of pairs by one thread, which shows how fair each
+ * system was, and the suite measures the cache-line round trip between
+ * two threads, the floor of a strict handoff.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
@@ -23,6 +28,7 @@
 #include <stealpool.h>
 
 #include "bench.h"
+#include "fifo_wsem.h"
 #include "mutex_queue.h"
 #include "pthread_wsem.h"
 
@@ -42,7 +48,7 @@
 /* Maximum threads of one run: 2 producers and 2 consumers. */
 #define MAX_THREADS 4
 
-typedef enum { SYSTEM_STEALPOOL, SYSTEM_POSIX, SYSTEM_MUTEX } sync_system;
+typedef enum { SYSTEM_STEALPOOL, SYSTEM_POSIX, SYSTEM_MUTEX, SYSTEM_FIFO } sync_system;
 
 static const char *sem_system_name(sync_system system)
 {
@@ -51,6 +57,8 @@ static const char *sem_system_name(sync_system system)
         return "stealpool sp_sem";
     case SYSTEM_POSIX:
         return "POSIX sem_t";
+    case SYSTEM_FIFO:
+        return "FIFO mutex+condvar semaphore";
     default:
         return "mutex+condvar semaphore";
     }
@@ -74,19 +82,28 @@ typedef struct sem_case {
     sp_sem *stealpool;
     sem_t posix;
     ref_wsem mutex;
+    fifo_wsem fifo;
 
     /* Guarded by the semaphore when capacity is 1; checked after the run. */
     uint64_t guarded_count;
+    /* Also guarded: the thread that held the unit last, and the turns: runs
+     * of consecutive pairs by one thread. */
+    unsigned last_holder;
+    uint64_t turns;
 } sem_case;
 
 static int sem_case_open(sem_case *c)
 {
     c->guarded_count = 0;
+    c->last_holder = UINT_MAX;
+    c->turns = 0;
     switch (c->system) {
     case SYSTEM_STEALPOOL:
         return sp_sem_create(&c->stealpool, c->capacity);
     case SYSTEM_POSIX:
         return sem_init(&c->posix, 0, (unsigned)c->capacity) == 0 ? 0 : errno;
+    case SYSTEM_FIFO:
+        return fifo_wsem_init(&c->fifo, c->capacity);
     default:
         return ref_wsem_init(&c->mutex, c->capacity);
     }
@@ -102,6 +119,8 @@ static int64_t sem_case_available(sem_case *c)
     case SYSTEM_POSIX:
         sem_getvalue(&c->posix, &value);
         return value;
+    case SYSTEM_FIFO:
+        return c->fifo.available; /* the threads that changed it were joined */
     default:
         return c->mutex.available; /* the threads that changed it were joined */
     }
@@ -115,6 +134,9 @@ static void sem_case_close(sem_case *c)
         break;
     case SYSTEM_POSIX:
         sem_destroy(&c->posix);
+        break;
+    case SYSTEM_FIFO:
+        fifo_wsem_destroy(&c->fifo);
         break;
     default:
         ref_wsem_destroy(&c->mutex);
@@ -133,6 +155,17 @@ static int64_t next_weight(uint64_t *state)
     return 1 + (int64_t)(x % MAX_WEIGHT);
 }
 
+/* Counts a pair made while holding the only unit, and a new turn when the
+ * unit comes from the other thread. */
+static void hold_unit(sem_case *c, unsigned thread)
+{
+    c->guarded_count++;
+    if (c->last_holder != thread) {
+        c->last_holder = thread;
+        c->turns++;
+    }
+}
+
 /* Runs one thread's pairs; returns 0 or the first error of an acquire or release. */
 static int sem_pairs(sem_case *c, unsigned thread)
 {
@@ -148,7 +181,7 @@ static int sem_pairs(sem_case *c, unsigned thread)
             if (rc != 0)
                 return rc;
             if (guarded)
-                c->guarded_count++;
+                hold_unit(c, thread);
             rc = sp_sem_release(c->stealpool, n);
             if (rc != 0)
                 return rc;
@@ -159,14 +192,20 @@ static int sem_pairs(sem_case *c, unsigned thread)
                 if (errno != EINTR)
                     return errno;
             if (guarded)
-                c->guarded_count++;
+                hold_unit(c, thread);
             if (sem_post(&c->posix) != 0)
                 return errno;
+            break;
+        case SYSTEM_FIFO:
+            fifo_wsem_acquire(&c->fifo, n);
+            if (guarded)
+                hold_unit(c, thread);
+            fifo_wsem_release(&c->fifo, n);
             break;
         default:
             ref_wsem_acquire(&c->mutex, n);
             if (guarded)
-                c->guarded_count++;
+                hold_unit(c, thread);
             ref_wsem_release(&c->mutex, n);
             break;
         }
@@ -328,7 +367,7 @@ static int run_chan_case(void *context, sb_answer *answer)
 
 /* ---- cache-line round trip --------------------------------------------- */
 
-/* Round trips in one measurement: 15 to 80 ms here. */
+/* Round trips in one measurement: 13 to 90 ms here. */
 #define ROUND_TRIPS 200000u
 
 static inline void cpu_relax(void)
@@ -425,20 +464,41 @@ static void note_pair_rates(sb_report *report, const char *label, const sb_case 
     sb_report_note(report, "%s million pairs/s: %s", label, text);
 }
 
+#define SYSTEM_COUNT(systems) (sizeof(systems) / sizeof((systems)[0]))
+
+/* Adds the pairs per turn of every capacity-1 case (its last run) as one note. */
+static void note_pairs_per_turn(sb_report *report, const sem_case *contexts, size_t count)
+{
+    char text[192];
+    size_t used = 0;
+    text[0] = '\0';
+    for (size_t i = 0; i < count && used < sizeof text; i++) {
+        double turns = contexts[i].turns > 0 ? (double)contexts[i].turns : 1.0;
+        used += (size_t)snprintf(text + used, sizeof text - used, "%s%s %.1f", i == 0 ? "" : ", ",
+                                 sem_system_name(contexts[i].system),
+                                 (double)contexts[i].guarded_count / turns);
+    }
+    sb_report_note(report, "S1(b) pairs per turn (pairs by one thread before the other gets "
+                           "the unit), last run: %s",
+                   text);
+}
+
 static int measure_uncontended(sb_report *report, const sb_options *options)
 {
-    static const sync_system systems[] = {SYSTEM_POSIX, SYSTEM_STEALPOOL, SYSTEM_MUTEX};
+    static const sync_system systems[] = {SYSTEM_POSIX, SYSTEM_STEALPOOL, SYSTEM_MUTEX,
+                                          SYSTEM_FIFO};
+    enum { COUNT = SYSTEM_COUNT(systems) };
     sem_case shape = {.capacity = 1, .threads = 1, .pairs_per_thread = UNCONTENDED_PAIRS};
-    sem_case contexts[3];
-    sb_case cases[3];
+    sem_case contexts[COUNT];
+    sb_case cases[COUNT];
 
-    int rc = measure_sem(report, options, "S1(a) sem uncontended, 1 thread", &shape, systems, 3,
-                         contexts, cases);
+    int rc = measure_sem(report, options, "S1(a) sem uncontended, 1 thread", &shape, systems,
+                         COUNT, contexts, cases);
     if (rc != 0)
         return rc;
 
-    double ours = median_of(cases, contexts, 3, SYSTEM_STEALPOOL);
-    double posix = median_of(cases, contexts, 3, SYSTEM_POSIX);
+    double ours = median_of(cases, contexts, COUNT, SYSTEM_STEALPOOL);
+    double posix = median_of(cases, contexts, COUNT, SYSTEM_POSIX);
     sb_report_note(report, "S1(a): sp_sem / sem_t time = %.2f (target <= 1); %.1f ns per pair",
                    ours / posix, ours / UNCONTENDED_PAIRS);
     return 0;
@@ -446,46 +506,53 @@ static int measure_uncontended(sb_report *report, const sb_options *options)
 
 static int measure_handoff(sb_report *report, const sb_options *options)
 {
-    static const sync_system systems[] = {SYSTEM_POSIX, SYSTEM_STEALPOOL, SYSTEM_MUTEX};
+    static const sync_system systems[] = {SYSTEM_POSIX, SYSTEM_STEALPOOL, SYSTEM_MUTEX,
+                                          SYSTEM_FIFO};
+    enum { COUNT = SYSTEM_COUNT(systems) };
     sem_case shape = {.capacity = 1, .threads = 2, .pairs_per_thread = HANDOFF_PAIRS_PER_THREAD};
-    sem_case contexts[3];
-    sb_case cases[3];
+    sem_case contexts[COUNT];
+    sb_case cases[COUNT];
 
-    int rc = measure_sem(report, options, "S1(b) sem capacity 1, 2 threads", &shape, systems, 3,
-                         contexts, cases);
+    int rc = measure_sem(report, options, "S1(b) sem capacity 1, 2 threads", &shape, systems,
+                         COUNT, contexts, cases);
     if (rc != 0)
         return rc;
 
-    note_pair_rates(report, "S1(b)", cases, contexts, 3);
-    double ours = median_of(cases, contexts, 3, SYSTEM_STEALPOOL);
+    note_pair_rates(report, "S1(b)", cases, contexts, COUNT);
+    note_pairs_per_turn(report, contexts, COUNT);
+    double ours = median_of(cases, contexts, COUNT, SYSTEM_STEALPOOL);
     double pairs = 2.0 * HANDOFF_PAIRS_PER_THREAD;
     sb_report_note(report,
-                   "S1(b): sp_sem %.1f million pairs/s (target >= 10, strict FIFO); sem_t and "
-                   "mutex+condvar are unfair: the releasing thread usually re-acquires",
+                   "S1(b): sp_sem %.1f million pairs/s (target >= 10, strict FIFO); a system with "
+                   "many pairs per turn runs one thread while the other sleeps in the kernel",
                    pairs / ours * 1e3);
     return 0;
 }
 
 static int measure_weighted(sb_report *report, const sb_options *options)
 {
-    static const sync_system systems[] = {SYSTEM_MUTEX, SYSTEM_STEALPOOL};
+    static const sync_system systems[] = {SYSTEM_MUTEX, SYSTEM_STEALPOOL, SYSTEM_FIFO};
+    enum { COUNT = SYSTEM_COUNT(systems) };
     sem_case shape = {.capacity = WEIGHTED_CAPACITY,
                       .threads = 2,
                       .pairs_per_thread = WEIGHTED_PAIRS_PER_THREAD,
                       .random_weights = true};
-    sem_case contexts[2];
-    sb_case cases[2];
+    sem_case contexts[COUNT];
+    sb_case cases[COUNT];
 
     int rc = measure_sem(report, options, "S1(c) sem weights 1..8 of 10, 2 threads", &shape,
-                         systems, 2, contexts, cases);
+                         systems, COUNT, contexts, cases);
     if (rc != 0)
         return rc;
 
-    note_pair_rates(report, "S1(c)", cases, contexts, 2);
-    double ours = median_of(cases, contexts, 2, SYSTEM_STEALPOOL);
-    double mutex = median_of(cases, contexts, 2, SYSTEM_MUTEX);
-    sb_report_note(report, "S1(c): mutex+condvar time / sp_sem time = %.2f (target >= 1)",
-                   mutex / ours);
+    note_pair_rates(report, "S1(c)", cases, contexts, COUNT);
+    double ours = median_of(cases, contexts, COUNT, SYSTEM_STEALPOOL);
+    double mutex = median_of(cases, contexts, COUNT, SYSTEM_MUTEX);
+    double fifo = median_of(cases, contexts, COUNT, SYSTEM_FIFO);
+    sb_report_note(report,
+                   "S1(c): mutex+condvar time / sp_sem time = %.2f (target >= 1); FIFO "
+                   "mutex+condvar time / sp_sem time = %.2f",
+                   mutex / ours, fifo / ours);
     return 0;
 }
 
