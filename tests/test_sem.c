@@ -577,6 +577,32 @@ static void sem_fairness_big_request(void)
 
 /* A context that has already ended fails the call even when units are
  * free; nothing is taken. */
+/* Deadlines that pass while a request still polls for units, before it
+ * queues: each call times out, never early, and leaves nothing behind. */
+static void sem_timeout_before_queueing(void)
+{
+    sp_sem *sem;
+    CHECK_EQ(sp_sem_create(&sem, 3), 0);
+    CHECK_EQ(sp_sem_acquire(sem, 3, NULL), 0);
+
+    static const int64_t timeouts_ns[] = {1000, 4000, 8000, 16000, 64000};
+    for (size_t i = 0; i < sizeof timeouts_ns / sizeof timeouts_ns[0]; i++) {
+        sp_ctx *ctx;
+        CHECK_EQ(sp_ctx_with_timeout(NULL, timeouts_ns[i], &ctx), 0);
+
+        CHECK_EQ(sp_sem_acquire(sem, 1, ctx), ETIMEDOUT);
+        CHECK(sp_now_ns() >= sp_ctx_deadline(ctx));
+        CHECK_EQ(sp_sem_available(sem), 0);
+        CHECK_EQ(sp__sem_queued_count(sem, 0), 0);
+
+        sp_ctx_release(ctx);
+    }
+
+    CHECK_EQ(sp_sem_release(sem, 3), 0);
+    CHECK_EQ(sp_sem_available(sem), 3);
+    sp_sem_destroy(sem);
+}
+
 static void sem_ctx_ended_on_entry(void)
 {
     sp_sem *sem;
@@ -758,6 +784,7 @@ int main(void)
     RUN_TEST(sem_head_cancel_admits_next);
     RUN_TEST(sem_fairness_big_request);
     RUN_TEST(sem_ctx_ended_on_entry);
+    RUN_TEST(sem_timeout_before_queueing);
     RUN_TEST(sem_cancel_wakes_waiter);
     RUN_TEST(sem_signals_do_not_end_wait);
     RUN_TEST(sem_destroy_with_waiter_leaks);

@@ -6,6 +6,10 @@
  * one FIFO queue, in arrival order: a large request at the head blocks every
  * later one, however small, so large requests are never starved. No call
  * admits units past a queued request, sp_sem_try_acquire included.
+ * A request that does not fit at once first polls for units for about 15
+ * microseconds (447 pause instructions and 6 sched_yield calls) and joins
+ * the queue after that. Its place in the order is the moment it joins, so a request
+ * that arrives during the polls may be admitted first.
  *
  * Every function returns 0 or a positive errno value unless stated
  * otherwise. An invalid argument returns EINVAL after one log line (see
