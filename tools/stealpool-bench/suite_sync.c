@@ -15,7 +15,7 @@
  * received channel values equals that of the sent ones. S1(b) also counts
  * turns, the runs of pairs by one thread, which shows how fair each
  * system was, and the suite measures the cache-line round trip between
- * two threads, the floor of a strict handoff.
+ * two threads, the floor of passing the unit on every pair.
  */
 #include <errno.h>
 #include <limits.h>
@@ -523,8 +523,9 @@ static int measure_handoff(sb_report *report, const sb_options *options)
     double ours = median_of(cases, contexts, COUNT, SYSTEM_STEALPOOL);
     double pairs = 2.0 * HANDOFF_PAIRS_PER_THREAD;
     sb_report_note(report,
-                   "S1(b): sp_sem %.1f million pairs/s (target >= 10, strict FIFO); a system with "
-                   "many pairs per turn runs one thread while the other sleeps in the kernel",
+                   "S1(b): sp_sem %.1f million pairs/s (target >= 10, strict FIFO); a thread "
+                   "keeps the unit for a turn while the other polls (sp_sem, up to about 15 us) "
+                   "or sleeps on a mutex (the mutex-based semaphores)",
                    pairs / ours * 1e3);
     return 0;
 }
@@ -605,12 +606,13 @@ static int run_sync(const sb_options *options, sb_report *report)
         rc = measure_weighted(report, options);
     double trip_after = measure_round_trip();
     if (rc == 0 && trip_before > 0 && trip_after > 0) {
-        /* A strict handoff sends at least one cache line to the other thread
-         * per pair, which takes half a round trip. */
+        /* Passing the unit to the other thread sends at least one cache line
+         * there, which takes half a round trip. */
         double fastest = trip_before < trip_after ? trip_before : trip_after;
         sb_report_note(report,
                        "cache-line round trip between two threads: %.0f ns before S1(b), %.0f ns "
-                       "after S1(c), so a strict handoff is capped at %.1f million pairs/s here",
+                       "after S1(c), so passing the unit on every pair (1 pair per turn) is "
+                       "capped at %.1f million pairs/s here",
                        trip_before, trip_after, 2e3 / fastest);
     }
     if (rc == 0)
