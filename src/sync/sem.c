@@ -85,8 +85,6 @@ enum { SEM_SPIN_ITERATIONS = 200 };
  * a holder may be waiting for: 447 pauses and 6 yields, about 15 us here. */
 enum { SEM_TAKE_POLLS = 12, SEM_TAKE_PAUSES_MAX = 64 };
 
-
-
 /*
  * Status of a thread's record. The thread moves WAITING <-> SLEEPING; the
  * admitter, under the lock, moves WAITING -> GRANTED, or SLEEPING -> WAKING
