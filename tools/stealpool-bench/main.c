@@ -78,11 +78,11 @@ static void print_help(FILE *out)
             "process CPU time or wake latency, as the workload name says, measured on a\n"
             "pool of one worker per usable CPU.\n"
             "\n"
-            "The default forkjoin run takes 1 to 2 minutes on 2 CPUs, most of it in UTS\n"
-            "(about 1.3 s per sequential run of T1 or T3); --reps 5 takes about 3 minutes.\n"
-            "On a 2-CPU VM the default 'all' run took 2.0 minutes at load average 1 and\n"
-            "2.8 minutes at load average 5; sync takes about 5 s of that, limiter 9 s and\n"
-            "idle 10 s.\n"
+            "On a 2-CPU VM the default 'all' run took 74 to 78 s: forkjoin about 33 s,\n"
+            "most of it in UTS (about 0.4 s per sequential run of T1 or T3), idle 10 s,\n"
+            "limiter 8 s, sync 5 s, memory 4 s and patterns 3 s. forkjoin with --reps 5\n"
+            "took 42 s. The sync notes on turns and on the cache-line round trip are\n"
+            "explained in docs/BENCHMARKS.md.\n"
             "\n"
             "Suites:\n");
     for (size_t i = 0; sb_suites[i] != NULL; i++)

@@ -26,7 +26,7 @@ typedef struct stored_row {
 
 typedef struct stored_note {
     char suite[32];
-    char text[256];
+    char text[512];
 } stored_note;
 
 struct sb_report {

@@ -478,8 +478,8 @@ static void note_pairs_per_turn(sb_report *report, const sem_case *contexts, siz
                                  sem_system_name(contexts[i].system),
                                  (double)contexts[i].guarded_count / turns);
     }
-    sb_report_note(report, "S1(b) pairs per turn (pairs by one thread before the other gets "
-                           "the unit), last run: %s",
+    sb_report_note(report, "S1(b) pairs per turn (acquire+release pairs one thread makes before "
+                           "the other gets the unit), from each system's last timed run: %s",
                    text);
 }
 
@@ -523,9 +523,10 @@ static int measure_handoff(sb_report *report, const sb_options *options)
     double ours = median_of(cases, contexts, COUNT, SYSTEM_STEALPOOL);
     double pairs = 2.0 * HANDOFF_PAIRS_PER_THREAD;
     sb_report_note(report,
-                   "S1(b): sp_sem %.1f million pairs/s (target >= 10, strict FIFO); a thread "
-                   "keeps the unit for a turn while the other polls (sp_sem, up to about 15 us) "
-                   "or sleeps on a mutex (the mutex-based semaphores)",
+                   "S1(b): sp_sem %.1f million pairs/s (target >= 10; queued requests are "
+                   "admitted in FIFO order); a thread keeps the unit for a turn while the other "
+                   "polls before it queues (sp_sem, up to about 15 us) or sleeps on a mutex (the "
+                   "mutex-based semaphores)",
                    pairs / ours * 1e3);
     return 0;
 }
@@ -611,9 +612,12 @@ static int run_sync(const sb_options *options, sb_report *report)
         double fastest = trip_before < trip_after ? trip_before : trip_after;
         sb_report_note(report,
                        "cache-line round trip between two threads: %.0f ns before S1(b), %.0f ns "
-                       "after S1(c), so passing the unit on every pair (1 pair per turn) is "
-                       "capped at %.1f million pairs/s here",
-                       trip_before, trip_after, 2e3 / fastest);
+                       "after S1(c); a VM's vCPUs may move between near and far cores",
+                       trip_before, trip_after);
+        sb_report_note(report,
+                       "S1(b) at 1 pair per turn is capped at %.1f million pairs/s here: passing "
+                       "the unit to the other thread takes at least half of the faster round trip",
+                       2e3 / fastest);
     }
     if (rc == 0)
         rc = measure_channel(report, options, 1);
