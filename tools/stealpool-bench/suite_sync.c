@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -377,15 +378,23 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* Pauses between yields while a thread waits for its turn, so that two
+ * threads on one busy CPU still take turns. */
+#define ROUND_TRIP_PAUSES 1024u
+
 /* Two threads take turns incrementing one word: thread i waits for a value
  * of parity i. Each turn moves the word's cache line to the other CPU. */
 static int round_trip_body(void *context, unsigned index)
 {
     _Atomic uint64_t *turn = context;
     for (uint64_t i = 0; i < ROUND_TRIPS; i++) {
+        unsigned pauses = 0;
         /* acquire: pairs with the other thread's increment, a turn apart */
-        while (atomic_load_explicit(turn, memory_order_acquire) % 2 != index)
+        while (atomic_load_explicit(turn, memory_order_acquire) % 2 != index) {
             cpu_relax();
+            if (++pauses % ROUND_TRIP_PAUSES == 0)
+                sched_yield();
+        }
         atomic_fetch_add_explicit(turn, 1, memory_order_release);
     }
     return 0;
@@ -393,12 +402,16 @@ static int round_trip_body(void *context, unsigned index)
 
 /*
  * Returns the nanoseconds of one round trip of a cache line between the
- * two threads, or a negative value when a thread could not start. The
+ * two threads, or a negative value when a thread could not start or only
+ * one CPU is usable (the threads would share it). The
  * vCPUs of a virtual machine may sit on nearby or on distant cores, and
  * the figure moves with them, sometimes within one run.
  */
-static double measure_round_trip(void)
+static double measure_round_trip(const sb_options *options)
 {
+    if (options->usable_cpus < 2)
+        return -1.0;
+
     _Alignas(64) _Atomic uint64_t turn = 0;
     int64_t start = sp_now_ns();
     if (run_team(2, round_trip_body, (void *)&turn) != 0)
@@ -600,12 +613,12 @@ static int run_sync(const sb_options *options, sb_report *report)
 
     int rc = measure_uncontended(report, options);
 
-    double trip_before = measure_round_trip();
+    double trip_before = measure_round_trip(options);
     if (rc == 0)
         rc = measure_handoff(report, options);
     if (rc == 0)
         rc = measure_weighted(report, options);
-    double trip_after = measure_round_trip();
+    double trip_after = measure_round_trip(options);
     if (rc == 0 && trip_before > 0 && trip_after > 0) {
         /* Passing the unit to the other thread sends at least one cache line
          * there, which takes half a round trip. */
@@ -618,7 +631,10 @@ static int run_sync(const sb_options *options, sb_report *report)
                        "S1(b) at 1 pair per turn is capped at %.1f million pairs/s here: passing "
                        "the unit to the other thread takes at least half of the faster round trip",
                        2e3 / fastest);
+    } else if (rc == 0 && options->usable_cpus < 2) {
+        sb_report_note(report, "cache-line round trip not measured: one usable CPU");
     }
+
     if (rc == 0)
         rc = measure_channel(report, options, 1);
     if (rc == 0)
