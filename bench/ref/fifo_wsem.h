@@ -5,8 +5,9 @@
  * are free and no request is queued. Otherwise it joins the queue, and a
  * release hands units to the waiters at the head, in order, for as long as
  * the head's request fits. It is the fair baseline of the semaphore
- * benchmarks, with the same ordering as sp_sem. fifo_wsem_init returns 0 or
- * a pthread error code; the other functions cannot fail.
+ * benchmarks, with the same ordering as sp_sem. fifo_wsem_init and
+ * fifo_wsem_acquire return 0 or the error of pthread_mutex_init or
+ * pthread_cond_init; locking and unlocking the default mutex go unchecked.
  */
 #ifndef SP_BENCH_FIFO_WSEM_H
 #define SP_BENCH_FIFO_WSEM_H
@@ -45,17 +46,22 @@ static inline void fifo_wsem_destroy(fifo_wsem *sem)
 }
 
 /* Blocks until the request reaches the head of the queue and fits. */
-static inline void fifo_wsem_acquire(fifo_wsem *sem, int64_t n)
+static inline int fifo_wsem_acquire(fifo_wsem *sem, int64_t n)
 {
     pthread_mutex_lock(&sem->lock);
     if (sem->head == NULL && sem->available >= n) {
         sem->available -= n;
         pthread_mutex_unlock(&sem->lock);
-        return;
+        return 0;
     }
 
     fifo_wsem_waiter self = {.next = NULL, .n = n, .admitted = false};
-    pthread_cond_init(&self.admitted_changed, NULL);
+    int rc = pthread_cond_init(&self.admitted_changed, NULL);
+    if (rc != 0) {
+        pthread_mutex_unlock(&sem->lock);
+        return rc;
+    }
+
     if (sem->tail != NULL)
         sem->tail->next = &self;
     else
@@ -66,6 +72,7 @@ static inline void fifo_wsem_acquire(fifo_wsem *sem, int64_t n)
         pthread_cond_wait(&self.admitted_changed, &sem->lock);
     pthread_mutex_unlock(&sem->lock);
     pthread_cond_destroy(&self.admitted_changed);
+    return 0;
 }
 
 /* Returns n units and admits the waiters at the head that now fit. */

@@ -197,12 +197,15 @@ static int sem_pairs(sem_case *c, unsigned thread)
             if (sem_post(&c->posix) != 0)
                 return errno;
             break;
-        case SYSTEM_FIFO:
-            fifo_wsem_acquire(&c->fifo, n);
+        case SYSTEM_FIFO: {
+            int rc = fifo_wsem_acquire(&c->fifo, n);
+            if (rc != 0)
+                return rc;
             if (guarded)
                 hold_unit(c, thread);
             fifo_wsem_release(&c->fifo, n);
             break;
+        }
         default:
             ref_wsem_acquire(&c->mutex, n);
             if (guarded)
