@@ -49,6 +49,9 @@
 /* Maximum threads of one run: 2 producers and 2 consumers. */
 #define MAX_THREADS 4
 
+/* Maximum semaphore systems in one workload. */
+#define MAX_SYSTEMS 4
+
 typedef enum { SYSTEM_STEALPOOL, SYSTEM_POSIX, SYSTEM_MUTEX, SYSTEM_FIFO } sync_system;
 
 static const char *sem_system_name(sync_system system)
@@ -465,45 +468,56 @@ static double median_of(const sb_case *cases, const sem_case *contexts, size_t c
     return 0.0;
 }
 
+/* Writes "system value, system value, ..." for the cases into text. */
+static void format_per_system(char *text, size_t size, const sem_case *contexts,
+                              const double *values, size_t count)
+{
+    size_t used = 0;
+    text[0] = '\0';
+    for (size_t i = 0; i < count && used < size; i++)
+        used += (size_t)snprintf(text + used, size - used, "%s%s %.1f", i == 0 ? "" : ", ",
+                                 sem_system_name(contexts[i].system), values[i]);
+}
+
 /* Adds the million pairs per second of every case as one note. */
 static void note_pair_rates(sb_report *report, const char *label, const sb_case *cases,
                             const sem_case *contexts, size_t count)
 {
-    char text[192];
-    size_t used = 0;
-    text[0] = '\0';
-    for (size_t i = 0; i < count && used < sizeof text; i++) {
+    double rates[MAX_SYSTEMS];
+    for (size_t i = 0; i < count; i++) {
         double pairs = (double)contexts[i].threads * contexts[i].pairs_per_thread;
-        used += (size_t)snprintf(text + used, sizeof text - used, "%s%s %.1f", i == 0 ? "" : ", ",
-                                 cases[i].system, pairs / cases[i].median_ns * 1e3);
+        rates[i] = pairs / cases[i].median_ns * 1e3;
     }
+
+    char text[192];
+    format_per_system(text, sizeof text, contexts, rates, count);
     sb_report_note(report, "%s million pairs/s: %s", label, text);
 }
-
-#define SYSTEM_COUNT(systems) (sizeof(systems) / sizeof((systems)[0]))
 
 /* Adds the pairs per turn of every capacity-1 case (its last run) as one note. */
 static void note_pairs_per_turn(sb_report *report, const sem_case *contexts, size_t count)
 {
-    char text[192];
-    size_t used = 0;
-    text[0] = '\0';
-    for (size_t i = 0; i < count && used < sizeof text; i++) {
+    double per_turn[MAX_SYSTEMS];
+    for (size_t i = 0; i < count; i++) {
         double turns = contexts[i].turns > 0 ? (double)contexts[i].turns : 1.0;
-        used += (size_t)snprintf(text + used, sizeof text - used, "%s%s %.1f", i == 0 ? "" : ", ",
-                                 sem_system_name(contexts[i].system),
-                                 (double)contexts[i].guarded_count / turns);
+        per_turn[i] = (double)contexts[i].guarded_count / turns;
     }
+
+    char text[192];
+    format_per_system(text, sizeof text, contexts, per_turn, count);
     sb_report_note(report, "S1(b) pairs per turn (acquire+release pairs one thread makes before "
                            "the other gets the unit), from each system's last timed run: %s",
                    text);
 }
+
+#define SYSTEM_COUNT(systems) (sizeof(systems) / sizeof((systems)[0]))
 
 static int measure_uncontended(sb_report *report, const sb_options *options)
 {
     static const sync_system systems[] = {SYSTEM_POSIX, SYSTEM_STEALPOOL, SYSTEM_MUTEX,
                                           SYSTEM_FIFO};
     enum { COUNT = SYSTEM_COUNT(systems) };
+    _Static_assert(COUNT <= MAX_SYSTEMS, "the notes hold MAX_SYSTEMS values");
     sem_case shape = {.capacity = 1, .threads = 1, .pairs_per_thread = UNCONTENDED_PAIRS};
     sem_case contexts[COUNT];
     sb_case cases[COUNT];
@@ -525,6 +539,7 @@ static int measure_handoff(sb_report *report, const sb_options *options)
     static const sync_system systems[] = {SYSTEM_POSIX, SYSTEM_STEALPOOL, SYSTEM_MUTEX,
                                           SYSTEM_FIFO};
     enum { COUNT = SYSTEM_COUNT(systems) };
+    _Static_assert(COUNT <= MAX_SYSTEMS, "the notes hold MAX_SYSTEMS values");
     sem_case shape = {.capacity = 1, .threads = 2, .pairs_per_thread = HANDOFF_PAIRS_PER_THREAD};
     sem_case contexts[COUNT];
     sb_case cases[COUNT];
@@ -551,6 +566,7 @@ static int measure_weighted(sb_report *report, const sb_options *options)
 {
     static const sync_system systems[] = {SYSTEM_MUTEX, SYSTEM_STEALPOOL, SYSTEM_FIFO};
     enum { COUNT = SYSTEM_COUNT(systems) };
+    _Static_assert(COUNT <= MAX_SYSTEMS, "the notes hold MAX_SYSTEMS values");
     sem_case shape = {.capacity = WEIGHTED_CAPACITY,
                       .threads = 2,
                       .pairs_per_thread = WEIGHTED_PAIRS_PER_THREAD,
