@@ -7,20 +7,12 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <ck_pr.h>
+
 #include <stealpool/pool.h>
 
 /* Maximum wait for a batch before the program aborts. */
 #define BATCH_TIMEOUT_NS (60LL * 1000000000LL)
-
-/* Tells the CPU that this is a spin loop, so a sibling hardware thread runs faster. */
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
 
 static int64_t now_ns(void)
 {
@@ -139,7 +131,7 @@ static void producer_task(void *arg)
     while (atomic_load_explicit(&batch->remaining, memory_order_acquire) != 0) {
         if (now_ns() > deadline)
             fail_timeout("a batch of tasks to steal");
-        cpu_relax();
+        ck_pr_stall();
     }
 }
 

@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <ck_pr.h>
+
 #include <stealpool.h>
 
 #include "bench.h"
@@ -377,13 +379,6 @@ static int run_chan_case(void *context, sb_answer *answer)
 /* Round trips in one measurement: 13 to 90 ms here. */
 #define ROUND_TRIPS 200000u
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
 /* Pauses between yields while a thread waits for its turn, so that two
  * threads on one busy CPU still take turns. */
 #define ROUND_TRIP_PAUSES 1024u
@@ -397,7 +392,7 @@ static int round_trip_body(void *context, unsigned index)
         unsigned pauses = 0;
         /* acquire: pairs with the other thread's increment, a turn apart */
         while (atomic_load_explicit(turn, memory_order_acquire) % 2 != index) {
-            cpu_relax();
+            ck_pr_stall();
             if (++pauses % ROUND_TRIP_PAUSES == 0)
                 sched_yield();
         }
